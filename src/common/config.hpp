@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The kmod-tools configuration: /etc/kmod-tools/kmod-tools.conf, its drop-ins, and the runtime layer.
+//
+// Format (kmod-tools.conf(5) in kmod-sysctl(8)): one `key = value` per line; blank lines and lines
+// starting with '#' are ignored. Files are read in order: kmod-tools.conf, kmod-tools.conf.d/*.conf in
+// lexical order, /run/kmod-tools/runtime.conf (kmod-sysctl without --persist). A later value of a
+// single-valued key wins; list keys accumulate, and an empty value clears what came before.
+// A missing file means defaults; an unknown key or bad value is an error naming file:line.
+#pragma once
+
+#include "paths.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kmodtools {
+
+inline constexpr std::chrono::seconds default_unload_delay{120};
+
+// Where a setting came from, for messages such as "set in /etc/...:3".
+struct SettingOrigin {
+    std::filesystem::path file; // empty: the built-in default
+    std::size_t line = 0;
+    std::string describe() const;
+};
+
+struct Config {
+    std::chrono::seconds unload_delay = default_unload_delay;
+    SettingOrigin unload_delay_origin;
+    std::vector<std::string> keep; // module patterns kmod-reap never unloads
+};
+
+// Applies the settings in `text` on top of `config`. Throws Error::failure "FILE:LINE: problem".
+void apply_config_text(Config& config, std::string_view text, const std::filesystem::path& source);
+
+enum class ConfigLayers { all, persistent_only };
+
+// Reads every layer under `paths`. A config file must be a regular file that is owned by the user
+// running the tool and not writable by group or others: it decides what root loads and unloads.
+Config load_config(const Paths& paths, ConfigLayers layers = ConfigLayers::all);
+
+// The files load_config() reads, in order, that exist now.
+std::vector<std::filesystem::path> config_files(const Paths& paths, ConfigLayers layers = ConfigLayers::all);
+
+} // namespace kmodtools

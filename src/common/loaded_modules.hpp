@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The loaded-module view: what the kernel says about each loaded module, from /proc/modules and /sys/module.
+#pragma once
+
+#include "paths.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kmodtools {
+
+// /proc/modules' Live/Loading/Unloading, which are /sys/module/M/initstate's live/coming/going.
+enum class ModuleState { live, loading, unloading };
+
+std::string_view to_string(ModuleState state);
+
+struct LoadedModule {
+    std::string name;
+    std::uint64_t size = 0;
+    int refcount = 0;                 // references other than from modules (open files, mounts, ...)
+    std::vector<std::string> holders; // modules that depend on this one
+    ModuleState state = ModuleState::live;
+    bool permanent = false; // has an init function but no exit function: the kernel will never unload it
+
+    // Nothing, neither a module nor anything else, holds it.
+    bool idle() const { return refcount == 0 && holders.empty(); }
+};
+
+// Parses the text of /proc/modules. Modules on their way out (Unloading, or the refcount of -1 the
+// kernel shows while it tears one down) are left out: for every purpose of the tools they are gone.
+// A malformed line throws Error naming `source` and the line number.
+std::vector<LoadedModule> parse_proc_modules(std::string_view text, std::string_view source = "/proc/modules");
+
+// The loaded modules now. A kernel without module support (no /proc/modules) throws Error.
+std::vector<LoadedModule> read_loaded_modules(const Paths& paths);
+
+// What /sys/module/NAME adds to the view: the same facts seen from sysfs, plus the devices the
+// module's drivers are bound to. std::nullopt: the module vanished (or is built in and has no sysfs
+// state worth reading) while being read.
+struct ModuleSysfs {
+    ModuleState state = ModuleState::live;
+    int refcount = 0;
+    std::vector<std::string> holders;
+    std::vector<std::string> bound_devices; // e.g. "0000:00:03.0", from drivers/BUS:DRIVER/DEVICE links
+};
+std::optional<ModuleSysfs> read_module_sysfs(const Paths& paths, std::string_view name);
+
+// Module names compare with '-' and '_' as the same character, as the kernel and kmod do.
+std::string normalize_module_name(std::string_view name);
+
+} // namespace kmodtools

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Logging with the program name as prefix, to stderr (journal-aware), syslog or the kernel log.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace kmodtools::log {
+
+// syslog(3) priorities, so a level maps 1:1 to a journal or kmsg prefix.
+enum class Level : int { error = 3, warning = 4, notice = 5, info = 6, debug = 7 };
+
+enum class Target {
+    stderr_stream, // a terminal, a pipe, or the journal (detected through $JOURNAL_STREAM)
+    syslog,        // --syslog
+    kmsg,          // /dev/kmsg: the kernel log, for a helper run by the kernel with no syslog yet
+};
+
+// Called once by each tool before anything is logged. `threshold`: the least severe level shown.
+void setup(std::string_view program_name, Target target, Level threshold = Level::notice);
+void set_threshold(Level threshold);
+Level threshold();
+const std::string& program_name();
+
+void message(Level level, std::string_view text);
+inline void error(std::string_view text) { message(Level::error, text); }
+inline void warning(std::string_view text) { message(Level::warning, text); }
+inline void notice(std::string_view text) { message(Level::notice, text); }
+inline void info(std::string_view text) { message(Level::info, text); }
+inline void debug(std::string_view text) { message(Level::debug, text); }
+
+// Whether $JOURNAL_STREAM names the device and inode of `fd`: then the journal reads "<N>" prefixes
+// as priorities (sd-daemon(3)).
+bool fd_is_journal_stream(int fd);
+
+} // namespace kmodtools::log

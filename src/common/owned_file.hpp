@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Opening the directories and files kmod-tools owns without following symlinks or trusting others' files.
+//
+// Root reads and writes its state under /run and /var/lib. A symlink planted there, or a file another
+// user can write, would let that user steer what root writes or which modules it unloads; so every
+// owned path is opened with O_NOFOLLOW relative to a checked directory, and refused unless it is of
+// the right type, owned by the user running us and not writable by group or others.
+#pragma once
+
+#include "unique_fd.hpp"
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string_view>
+
+namespace kmodtools {
+
+// Opens the directory `path`, creating it (and missing parents) with `create_mode` if it does not exist.
+// Refuses a symlink, a non-directory, a foreign owner, or group/other write permission.
+UniqueFd open_owned_directory(const std::filesystem::path& path, mode_t create_mode);
+
+// Like open_owned_directory but never creates: std::nullopt when the directory does not exist.
+std::optional<UniqueFd> open_owned_directory_if_exists(const std::filesystem::path& path);
+
+// Opens the regular file `name` in `dir_fd` for reading, or std::nullopt if it does not exist.
+// Refuses a symlink, a non-regular file, a foreign owner, or group/other write permission.
+std::optional<UniqueFd> open_owned_file(int dir_fd, std::string_view name, const std::filesystem::path& path_for_errors);
+
+// Checks an open file or directory against the ownership rules above; throws Error naming `path`.
+void check_owned(int fd, const std::filesystem::path& path, bool want_directory);
+
+} // namespace kmodtools

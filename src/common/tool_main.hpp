@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The one place where an error becomes a message and an exit status, shared by every tool's main().
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string_view>
+
+namespace kmodtools {
+
+// Sets up logging as `program_name`, runs `body`, and turns whatever it throws into one line on the
+// log and the documented exit status: Error's own, 2 for a command-line error, 1 for anything else.
+int tool_main(std::string_view program_name, int argc, char** argv,
+              const std::function<int(int argc, char** argv)>& body);
+
+// app.parse() that prints --help / --version itself and reports other parse errors as Error::usage.
+void parse_command_line(CLI::App& app, int argc, char** argv);
+
+} // namespace kmodtools
