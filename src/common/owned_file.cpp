@@ -73,8 +73,12 @@ UniqueFd open_owned_directory(const std::filesystem::path& path, mode_t create_m
     const auto parent = path.parent_path();
     if (!parent.empty() && parent != path && ::access(parent.c_str(), F_OK) != 0)
         open_owned_directory(parent, create_mode);
-    if (::mkdir(path.c_str(), create_mode) < 0 && errno != EEXIST)
+    const bool created = ::mkdir(path.c_str(), create_mode) == 0;
+    if (!created && errno != EEXIST)
         throw Error::system(errno, "cannot create directory " + path.string());
+    // The umask must not decide who may read /etc/sysctl.d or the state directories.
+    if (created && ::chmod(path.c_str(), create_mode) < 0)
+        throw Error::system(errno, "cannot set the mode of " + path.string());
     auto fd = open_owned_directory_if_exists(path);
     if (!fd)
         throw Error::system(ENOENT, "cannot open " + path.string());

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Tests of the configuration: syntax, errors with FILE:LINE, layers and their order, trust rules.
+#include "config.hpp"
+#include "error.hpp"
+#include "fake_root.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace kmodtools;
+using kmodtools::testing::FakeRoot;
+using std::chrono::seconds;
+
+TEST_CASE("no configuration at all means defaults")
+{
+    FakeRoot root;
+    const auto config = load_config(root.paths());
+    CHECK(config.unload_delay == default_unload_delay);
+    CHECK(config.unload_delay_origin.describe() == "built-in default");
+    CHECK(config.keep.empty());
+}
+
+TEST_CASE("keys, comments, blank lines and spacing")
+{
+    Config config;
+    apply_config_text(config,
+                      "# kmod-tools\n"
+                      "\n"
+                      "   # indented comment\n"
+                      "unload_delay=5m\n"
+                      "keep = dm_* raid?\n"
+                      "\tkeep\t=\tlockd\t\r\n",
+                      "/etc/kmod-tools/kmod-tools.conf");
+    CHECK(config.unload_delay == seconds(300));
+    CHECK(config.unload_delay_origin.describe() == "/etc/kmod-tools/kmod-tools.conf:4");
+    CHECK(config.keep == std::vector<std::string>{"dm_*", "raid?", "lockd"});
+}
+
+TEST_CASE("an empty list value clears what came before")
+{
+    Config config;
+    apply_config_text(config, "keep = a b\nkeep =\nkeep = c\n", "f");
+    CHECK(config.keep == std::vector<std::string>{"c"});
+}
+
+TEST_CASE("errors name the file and the line")
+{
+    const std::pair<const char*, const char*> cases[] = {
+        {"unload_delay = 1\nbogus = 1\n", "f.conf:2: unknown key 'bogus'"},
+        {"unload_delay 5\n", "f.conf:1: expected 'key = value', found 'unload_delay 5'"},
+        {"= 5\n", "f.conf:1: missing key before '='"},
+        {"unload_delay = -5\n", "f.conf:1: bad unload_delay '-5': must not be negative"},
+        {"unload_delay =\n", "f.conf:1: bad unload_delay '': empty value"},
+        {"\n\nkeep = ok bad/one\n", "f.conf:3: bad keep pattern 'bad/one': character '/' in pattern"},
+        {"keep = a\x1b[31m\n", "f.conf:1: control character in line"},
+    };
+    for (const auto& [text, expected] : cases) {
+        CAPTURE(text);
+        Config config;
+        CHECK_THROWS_WITH_AS(apply_config_text(config, text, "f.conf"), expected, Error);
+    }
+}
+
+TEST_CASE("layers: main file, drop-ins in lexical order, then the runtime layer")
+{
+    FakeRoot root;
+    root.write("/etc/kmod-tools/kmod-tools.conf", "unload_delay = 10\nkeep = a\n");
+    root.write("/etc/kmod-tools/kmod-tools.conf.d/20-b.conf", "unload_delay = 20\nkeep = b\n");
+    root.write("/etc/kmod-tools/kmod-tools.conf.d/10-a.conf", "keep = a2\n");
+    root.write("/etc/kmod-tools/kmod-tools.conf.d/30-ignored.conf.dpkg-old", "bogus\n");
+    root.write("/etc/kmod-tools/kmod-tools.conf.d/.40-editor.conf.swp", "bogus\n");
+    root.write("/etc/kmod-tools/kmod-tools.conf.d/.50-hidden.conf", "bogus\n");
+
+    auto config = load_config(root.paths());
+    CHECK(config.unload_delay == seconds(20));
+    CHECK(config.unload_delay_origin.describe() ==
+          (root / "/etc/kmod-tools/kmod-tools.conf.d/20-b.conf").string() + ":1");
+    CHECK(config.keep == std::vector<std::string>{"a", "a2", "b"});
+
+    root.mkdir("/run/kmod-tools");
+    root.write("/run/kmod-tools/runtime.conf", "unload_delay = 30\n");
+    CHECK(load_config(root.paths()).unload_delay == seconds(30));
+    CHECK(load_config(root.paths(), ConfigLayers::persistent_only).unload_delay == seconds(20));
+}
+
+TEST_CASE("configuration others could write is refused")
+{
+    FakeRoot root;
+    SUBCASE("world-writable main file")
+    {
+        const auto file = root.write("/etc/kmod-tools/kmod-tools.conf", "unload_delay = 1\n", 0666);
+        CHECK_THROWS_WITH_AS(load_config(root.paths()),
+                             ("refusing " + file.string() + ": writable by group or others").c_str(), Error);
+    }
+    SUBCASE("group-writable drop-in")
+    {
+        const auto file = root.write("/etc/kmod-tools/kmod-tools.conf.d/a.conf", "unload_delay = 1\n", 0664);
+        CHECK_THROWS_AS(load_config(root.paths()), Error);
+    }
+    SUBCASE("a symlink planted as the runtime layer")
+    {
+        root.write("/tmp/evil.conf", "unload_delay = 0\n");
+        root.mkdir("/run/kmod-tools");
+        root.symlink((root / "/tmp/evil.conf").string(), "/run/kmod-tools/runtime.conf");
+        CHECK_THROWS_WITH_AS(load_config(root.paths()),
+                             ("refusing " + (root / "/run/kmod-tools/runtime.conf").string() + ": it is a symlink")
+                                 .c_str(),
+                             Error);
+    }
+    SUBCASE("a symlinked main file pointing to a safe file is fine (config management does that)")
+    {
+        root.write("/srv/config/kmod-tools.conf", "unload_delay = 7\n");
+        root.symlink((root / "/srv/config/kmod-tools.conf").string(), "/etc/kmod-tools/kmod-tools.conf");
+        CHECK(load_config(root.paths()).unload_delay == seconds(7));
+    }
+}

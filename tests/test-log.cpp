@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Tests of logging: program prefix, thresholds, one line per message, journal detection.
+#include "log.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <doctest/doctest.h>
+
+using namespace kmodtools;
+
+namespace {
+// Runs `body` with stderr redirected to a temporary file and returns what was written.
+template <typename Body>
+std::string capture_stderr(Body body)
+{
+    std::FILE* file = std::tmpfile();
+    REQUIRE(file != nullptr);
+    const int saved = ::dup(STDERR_FILENO);
+    ::dup2(::fileno(file), STDERR_FILENO);
+    body();
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    std::string text;
+    std::rewind(file);
+    for (int c; (c = std::fgetc(file)) != EOF;)
+        text.push_back(static_cast<char>(c));
+    std::fclose(file);
+    return text;
+}
+} // namespace
+
+TEST_CASE("messages carry the program name and respect the threshold")
+{
+    ::unsetenv("JOURNAL_STREAM");
+    const auto text = capture_stderr([] {
+        log::setup("kmod-test", log::Target::stderr_stream, log::Level::notice);
+        log::error("cannot frobnicate 'x'");
+        log::warning("careful");
+        log::info("not shown");
+        log::set_threshold(log::Level::debug);
+        log::debug("now shown");
+    });
+    CHECK(text == "kmod-test: cannot frobnicate 'x'\nkmod-test: warning: careful\nkmod-test: now shown\n");
+}
+
+TEST_CASE("a message is always one line")
+{
+    const auto text = capture_stderr([] {
+        log::setup("kmod-test", log::Target::stderr_stream);
+        log::error("name 'a\nb' is bad");
+    });
+    CHECK(text == "kmod-test: name 'a b' is bad\n");
+}
+
+TEST_CASE("with stderr connected to the journal, lines get priority prefixes")
+{
+    std::FILE* file = std::tmpfile();
+    REQUIRE(file != nullptr);
+    struct stat st {};
+    REQUIRE(::fstat(::fileno(file), &st) == 0);
+    const std::string stream = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    ::setenv("JOURNAL_STREAM", stream.c_str(), 1);
+    CHECK(log::fd_is_journal_stream(::fileno(file)));
+    CHECK_FALSE(log::fd_is_journal_stream(STDIN_FILENO));
+
+    const int saved = ::dup(STDERR_FILENO);
+    ::dup2(::fileno(file), STDERR_FILENO);
+    log::setup("kmod-test", log::Target::stderr_stream);
+    log::error("e");
+    log::warning("w");
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    ::unsetenv("JOURNAL_STREAM");
+
+    std::string text;
+    std::rewind(file);
+    for (int c; (c = std::fgetc(file)) != EOF;)
+        text.push_back(static_cast<char>(c));
+    std::fclose(file);
+    CHECK(text == "<3>kmod-test: e\n<4>kmod-test: warning: w\n");
+}
+
+TEST_CASE("malformed JOURNAL_STREAM is not the journal")
+{
+    ::setenv("JOURNAL_STREAM", "garbage", 1);
+    CHECK_FALSE(log::fd_is_journal_stream(STDERR_FILENO));
+    ::unsetenv("JOURNAL_STREAM");
+}
