@@ -17,6 +17,14 @@ TEST_CASE("patterns are globs with - and _ alike")
     CHECK_FALSE(pattern_matches("xfs", "xfs2"));
 }
 
+TEST_CASE("a '-' inside brackets is a range, not a module-name dash")
+{
+    CHECK(pattern_matches("raid[0-9]*", "raid456"));
+    CHECK(pattern_matches("snd-[a-c]*", "snd_bt87x"));
+    CHECK_FALSE(pattern_matches("snd-[a-c]*", "snd_hda_intel"));
+    CHECK(pattern_matches("x[!a-z]y", "x0y"));
+}
+
 TEST_CASE("pattern problems")
 {
     CHECK(pattern_problem("dm_*").empty());

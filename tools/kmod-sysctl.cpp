@@ -114,13 +114,18 @@ std::string format_value(const nlohmann::json& value)
     return value.dump();
 }
 
+void check_modprobe(const Paths& paths, const std::string& helper)
+{
+    if (helper.empty())
+        return;
+    if (auto problem = helper_path_problem(paths, helper); !problem.empty())
+        throw Error::failure("refusing modprobe helper '" + helper + "': " + problem);
+}
+
 void set_modprobe(const Paths& paths, const std::string& helper, bool persist)
 {
-    if (helper.empty()) {
+    if (helper.empty())
         log::warning("an empty modprobe disables module autoloading: the kernel will request no module");
-    } else if (auto problem = helper_path_problem(paths, helper); !problem.empty()) {
-        throw Error::failure("refusing modprobe helper '" + helper + "': " + problem);
-    }
     write_modprobe_helper(paths, helper);
     if (persist)
         replace_file_atomically(paths.sysctl_dropin(),
@@ -165,7 +170,8 @@ int run(int argc, char** argv)
 
     const auto paths = Paths::from_environment();
 
-    // Every entry is checked before anything is changed, so a typo in the last leaves the first alone.
+    // Every entry is checked, the helper's safety included, before anything is changed, so a mistake
+    // in the last entry leaves the first alone.
     std::vector<Entry> parsed;
     for (const auto& text : entries)
         parsed.push_back(parse_entry(text));
@@ -174,6 +180,9 @@ int run(int argc, char** argv)
     if (entries.empty())
         for (const auto knob : all_knobs)
             parsed.push_back(Entry{knob, std::nullopt, {}});
+    for (const auto& entry : parsed)
+        if (entry.knob == Knob::modprobe && entry.value)
+            check_modprobe(paths, *entry.value);
     if (persist && std::none_of(parsed.begin(), parsed.end(), [](const Entry& e) { return e.value.has_value(); }))
         throw Error::usage("--persist goes with NAME=VALUE");
 

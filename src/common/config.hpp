@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The kmod-tools configuration: /etc/kmod-tools/kmod-tools.conf, its drop-ins, and the runtime layer.
 //
-// Format (kmod-tools.conf(5) in kmod-sysctl(8)): one `key = value` per line; blank lines and lines
+// Format (kmod-tools.conf(5)): one `key = value` per line; blank lines and lines
 // starting with '#' are ignored. Files are read in order: kmod-tools.conf, kmod-tools.conf.d/*.conf in
 // lexical order, /run/kmod-tools/runtime.conf (kmod-sysctl without --persist). A later value of a
 // single-valued key wins; list keys accumulate, and an empty value clears what came before.
@@ -38,8 +38,8 @@ void apply_config_text(Config& config, std::string_view text, const std::filesys
 
 enum class ConfigLayers { all, persistent_only };
 
-// Reads every layer under `paths`. A config file must be a regular file that is owned by the user
-// running the tool and not writable by group or others: it decides what root loads and unloads.
+// Reads every layer under `paths`. A config file must be a regular file owned by root (or by the user
+// running the tool) and not writable by group or others: it decides what root loads and unloads.
 Config load_config(const Paths& paths, ConfigLayers layers = ConfigLayers::all);
 
 // The files load_config() reads, in order, that exist now.

@@ -25,9 +25,39 @@ std::string pattern_problem(std::string_view pattern)
     return {};
 }
 
+namespace {
+
+// '-' becomes '_' as in module names, except inside a bracket expression, where '-' makes a range.
+std::string normalize_pattern(std::string_view pattern)
+{
+    std::string normalized;
+    bool in_brackets = false;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        char c = pattern[i];
+        if (!in_brackets && c == '[') {
+            in_brackets = true;
+            normalized += c;
+            // A ']' (after an optional '!' or '^') first in the set is a member, not the end.
+            if (i + 1 < pattern.size() && (pattern[i + 1] == '!' || pattern[i + 1] == '^'))
+                normalized += pattern[++i];
+            if (i + 1 < pattern.size() && pattern[i + 1] == ']')
+                normalized += pattern[++i];
+            continue;
+        }
+        if (in_brackets && c == ']')
+            in_brackets = false;
+        else if (!in_brackets && c == '-')
+            c = '_';
+        normalized += c;
+    }
+    return normalized;
+}
+
+} // namespace
+
 bool pattern_matches(std::string_view pattern, std::string_view name)
 {
-    const auto normalized_pattern = normalize_module_name(pattern);
+    const auto normalized_pattern = normalize_pattern(pattern);
     const auto normalized_name = normalize_module_name(name);
     return ::fnmatch(normalized_pattern.c_str(), normalized_name.c_str(), 0) == 0;
 }

@@ -45,9 +45,10 @@ void check_owned(int fd, const std::filesystem::path& path, bool want_directory)
     if (!type_ok)
         throw Error::failure("refusing " + path.string() + ": it is " + describe_type(st.st_mode) + ", not " +
                              (want_directory ? "a directory" : "a regular file"));
-    if (st.st_uid != ::geteuid())
+    // Root's files are trustworthy for everyone; anyone else's only for that user themself.
+    if (st.st_uid != 0 && st.st_uid != ::geteuid())
         throw Error::failure("refusing " + path.string() + ": owned by uid " + std::to_string(st.st_uid) +
-                             ", not uid " + std::to_string(::geteuid()));
+                             ", not by root" + (::geteuid() != 0 ? " or uid " + std::to_string(::geteuid()) : ""));
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
         throw Error::failure("refusing " + path.string() + ": writable by group or others");
 }

@@ -4,7 +4,7 @@
 // Root reads and writes its state under /run and /var/lib. A symlink planted there, or a file another
 // user can write, would let that user steer what root writes or which modules it unloads; so every
 // owned path is opened with O_NOFOLLOW relative to a checked directory, and refused unless it is of
-// the right type, owned by the user running us and not writable by group or others.
+// the right type, owned by root or by the user running us, and not writable by group or others.
 #pragma once
 
 #include "unique_fd.hpp"
@@ -18,7 +18,7 @@
 namespace kmodtools {
 
 // Opens the directory `path`, creating it (and missing parents) with `create_mode` if it does not exist.
-// Refuses a symlink, a non-directory, a foreign owner, or group/other write permission.
+// Refuses a symlink, a non-directory, an owner other than root or us, or group/other write permission.
 UniqueFd open_owned_directory(const std::filesystem::path& path, mode_t create_mode);
 
 // Like open_owned_directory but never creates: std::nullopt when the directory does not exist.

@@ -9,7 +9,7 @@
 namespace kmodtools {
 
 // The variable that redirects every path below another root. For testing only: the tools never
-// need it on a real system, and a root other than "/" is reported by --verbose.
+// need it on a real system.
 inline constexpr const char* root_environment_variable = "KMOD_TOOLS_ROOT";
 
 class Paths {
