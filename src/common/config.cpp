@@ -107,6 +107,16 @@ void apply_config_text(Config& config, std::string_view text, const std::filesys
                     throw problem("bad keep pattern '" + std::string(pattern) + "': " + why);
                 config.keep.emplace_back(pattern);
             }
+        } else if (key == "deny" || key == "allow") {
+            auto& rules = key == "deny" ? config.deny : config.allow;
+            const auto patterns = split_words(value);
+            if (patterns.empty())
+                rules.clear();
+            for (const auto pattern : patterns) {
+                if (const auto why = pattern_problem(pattern); !why.empty())
+                    throw problem("bad " + std::string(key) + " pattern '" + std::string(pattern) + "': " + why);
+                rules.push_back({std::string(pattern), {source, line_number}});
+            }
         } else if (key.empty()) {
             throw problem("missing key before '='");
         } else {

@@ -27,10 +27,18 @@ struct SettingOrigin {
     std::string describe() const;
 };
 
+// One pattern of the autoload policy, with where it was written (for audit lines and --explain).
+struct PolicyRule {
+    std::string pattern;
+    SettingOrigin origin;
+};
+
 struct Config {
     std::chrono::seconds unload_delay = default_unload_delay;
     SettingOrigin unload_delay_origin;
     std::vector<std::string> keep; // module patterns kmod-reap never unloads
+    std::vector<PolicyRule> deny;  // names, aliases or modules the kernel may not have loaded
+    std::vector<PolicyRule> allow; // exceptions to deny
 };
 
 // Applies the settings in `text` on top of `config`. Throws Error::failure "FILE:LINE: problem".

@@ -151,6 +151,8 @@ std::vector<LoadedModule> parse_proc_modules(std::string_view text, std::string_
         if (!state)
             throw malformed("unknown state '" + std::string(fields[4]) + "' of module " + module.name);
         module.state = *state;
+        if (fields.size() > 5)
+            module.address = std::string(fields[5]);
 
         if (module.state == ModuleState::unloading || module.refcount < 0)
             continue;

@@ -24,6 +24,7 @@ struct LoadedModule {
     std::vector<std::string> holders; // modules that depend on this one
     ModuleState state = ModuleState::live;
     bool permanent = false; // has an init function but no exit function: the kernel will never unload it
+    std::string address;    // load address (all zeros unless root reads): tells one load from the next
 
     // Nothing, neither a module nor anything else, holds it.
     bool idle() const { return refcount == 0 && holders.empty(); }

@@ -88,13 +88,29 @@ Level threshold() { return state().threshold; }
 
 const std::string& program_name() { return state().program; }
 
+namespace {
+void write_record(State& s, Level level, const std::string& line);
+}
+
 void message(Level level, std::string_view text)
 {
     State& s = state();
     std::lock_guard lock(s.mutex);
     if (static_cast<int>(level) > static_cast<int>(s.threshold))
         return;
-    const std::string line = one_line(text);
+    write_record(s, level, one_line(text));
+}
+
+void audit(std::string_view text)
+{
+    State& s = state();
+    std::lock_guard lock(s.mutex);
+    write_record(s, Level::notice, "audit: " + one_line(text));
+}
+
+namespace {
+void write_record(State& s, Level level, const std::string& line)
+{
     const int priority = static_cast<int>(level);
     switch (s.target) {
     case Target::syslog:
@@ -120,5 +136,7 @@ void message(Level level, std::string_view text)
     // Best effort: there is nowhere left to report a failing stderr.
     [[maybe_unused]] auto written = ::write(STDERR_FILENO, record.data(), record.size());
 }
+
+} // namespace
 
 } // namespace kmodtools::log

@@ -29,6 +29,10 @@ inline void notice(std::string_view text) { message(Level::notice, text); }
 inline void info(std::string_view text) { message(Level::info, text); }
 inline void debug(std::string_view text) { message(Level::debug, text); }
 
+// An audit line: always written, whatever the threshold, at notice priority, as "PROGRAM: audit: TEXT"
+// so that admins can grep the kernel log or the journal for a stable prefix.
+void audit(std::string_view text);
+
 // Whether $JOURNAL_STREAM names the device and inode of `fd`: then the journal reads "<N>" prefixes
 // as priorities (sd-daemon(3)).
 bool fd_is_journal_stream(int fd);

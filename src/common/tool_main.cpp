@@ -5,6 +5,10 @@
 #include "error.hpp"
 #include "log.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 #include <new>
@@ -29,9 +33,31 @@ void parse_command_line(CLI::App& app, int argc, char** argv)
     }
 }
 
+namespace {
+
+// The kernel may start its helper with fds 0-2 closed. The first files opened would then take
+// those numbers, and anything printed "to stderr" would land in a state file.
+void ensure_standard_fds()
+{
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        const int null_fd = ::open("/dev/null", O_RDWR | O_NOCTTY);
+        if (null_fd < 0)
+            ::_exit(static_cast<int>(ExitStatus::failure));
+        if (null_fd != fd) { // fds below it are open, so open() returned fd itself unless this is the case
+            ::dup2(null_fd, fd);
+            ::close(null_fd);
+        }
+    }
+}
+
+} // namespace
+
 int tool_main(std::string_view program_name, int argc, char** argv,
               const std::function<int(int argc, char** argv)>& body)
 {
+    ensure_standard_fds();
     log::setup(program_name, log::Target::stderr_stream);
     try {
         return body(argc, argv);

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Resolving and loading modules as modprobe does, through libkmod.
+#include "module_loader.hpp"
+
+#include "error.hpp"
+#include "kernel_knobs.hpp"
+#include "log.hpp"
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+
+namespace kmodtools {
+namespace {
+
+// libkmod's probe reports each module it is about to insert (or would, in a dry run) through a plain
+// function pointer without user data; this is how the announcements reach the probe that asked.
+struct Announcement {
+    KmodModule module;
+    bool install = false;
+    std::string options;
+};
+thread_local std::vector<Announcement>* announcements = nullptr;
+
+void collect_announcement(kmod_module* module, bool install, const char* options)
+{
+    if (announcements != nullptr)
+        announcements->push_back({KmodModule(kmod_module_ref(module)), install, options != nullptr ? options : ""});
+}
+
+bool is_in_kernel(kmod_module* module)
+{
+    const int state = kmod_module_get_initstate(module);
+    return state == KMOD_MODULE_LIVE || state == KMOD_MODULE_COMING || state == KMOD_MODULE_BUILTIN;
+}
+
+// libkmod's own messages (parse errors in modprobe.d...) go where ours go.
+void forward_libkmod_log(void*, int priority, const char*, int, const char*, const char* format, va_list args)
+{
+    char buffer[1024];
+    std::vsnprintf(buffer, sizeof buffer, format, args);
+    std::string text(buffer);
+    while (!text.empty() && text.back() == '\n')
+        text.pop_back();
+    const auto level = priority <= 3 ? log::Level::error : priority == 4 ? log::Level::warning : log::Level::debug;
+    log::message(level, "libkmod: " + text);
+}
+
+std::string insert_error_text(const Paths& paths, int errnum)
+{
+    switch (errnum) {
+    case ENOENT:
+        return "Unknown symbol in module, or unknown parameter (see dmesg)";
+    case EPERM:
+        try {
+            if (read_modules_disabled(paths))
+                return "module loading is disabled (kernel.modules_disabled=1)";
+        } catch (const Error&) {
+        }
+        return errno_text(errnum) + " (loading modules needs CAP_SYS_MODULE)";
+    case ENOEXEC:
+    case EINVAL:
+        return errno_text(errnum) + " (bad vermagic or module format? see dmesg)";
+    default:
+        return errno_text(errnum);
+    }
+}
+
+} // namespace
+
+std::string_view to_string(LoadStatus status)
+{
+    switch (status) {
+    case LoadStatus::inserted:
+        return "inserted";
+    case LoadStatus::already_loaded:
+        return "already-loaded";
+    case LoadStatus::builtin:
+        return "builtin";
+    case LoadStatus::blacklisted:
+        return "blacklisted";
+    case LoadStatus::failed:
+        return "failed";
+    }
+    return "unknown";
+}
+
+ModuleLoader::ModuleLoader(const Paths& paths, const std::filesystem::path& modules_dir)
+    : paths_(paths), modules_dir_(modules_dir)
+{
+    // libkmod's default configuration directories, under the root when tests redirect it.
+    std::vector<std::string> config_dirs;
+    std::vector<const char*> config_paths;
+    if (paths.redirected()) {
+        for (const char* dir : {"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"})
+            config_dirs.push_back(paths.under_root(dir).string());
+        for (const auto& dir : config_dirs)
+            config_paths.push_back(dir.c_str());
+        config_paths.push_back(nullptr);
+    }
+    ctx_.reset(kmod_new(modules_dir.c_str(), paths.redirected() ? config_paths.data() : nullptr));
+    if (!ctx_)
+        throw Error::failure("cannot set up libkmod for " + modules_dir.string());
+    kmod_set_log_fn(ctx_.get(), forward_libkmod_log, nullptr);
+    kmod_set_log_priority(ctx_.get(), 4);
+    // Load the indexes once for the whole batch; without them every lookup reopens the files.
+    const int err = kmod_load_resources(ctx_.get());
+    if (err < 0)
+        throw Error::system(-err, "cannot read the module indexes in " + modules_dir.string() +
+                                      " (is it a depmod'ed module tree?)");
+}
+
+KmodModuleList ModuleLoader::lookup(std::string_view name)
+{
+    const std::string alias(name);
+    kmod_list* list = nullptr;
+    const int err = kmod_module_new_from_lookup(ctx_.get(), alias.c_str(), &list);
+    if (err < 0)
+        throw Error::system(-err, "cannot look up '" + alias + "'");
+    return KmodModuleList(list);
+}
+
+std::vector<ResolvedModule> ModuleLoader::resolve(std::string_view name)
+{
+    std::vector<ResolvedModule> resolved;
+    const auto list = lookup(name);
+    for (kmod_list* it = list.get(); it != nullptr; it = kmod_list_next(list.get(), it)) {
+        kmod_module* module = kmod_module_get_module(it);
+        KmodModule owner(module);
+        ResolvedModule entry;
+        entry.name = kmod_module_get_name(module);
+        const char* path = kmod_module_get_path(module);
+        entry.path = path != nullptr ? path : "";
+        const int state = kmod_module_get_initstate(module);
+        entry.builtin = state == KMOD_MODULE_BUILTIN;
+        entry.loaded = state == KMOD_MODULE_LIVE || state == KMOD_MODULE_COMING;
+        const char* install = kmod_module_get_install_commands(module);
+        entry.install_command = install != nullptr ? install : "";
+        KmodModuleList dependencies(kmod_module_get_dependencies(module));
+        for (kmod_list* dep = dependencies.get(); dep != nullptr; dep = kmod_list_next(dependencies.get(), dep)) {
+            KmodModule dependency(kmod_module_get_module(dep));
+            entry.dependencies.emplace_back(kmod_module_get_name(dependency.get()));
+        }
+        resolved.push_back(std::move(entry));
+    }
+    return resolved;
+}
+
+LoadResult ModuleLoader::load(std::string_view name, bool dry_run)
+{
+    LoadResult result;
+    const auto list = lookup(name);
+    if (!list) {
+        result.error = "no module or alias matches '" + std::string(name) + "' in " + modules_dir_.string();
+        result.errnum = ENOENT;
+        return result;
+    }
+
+    bool any_builtin = false;
+    bool any_blacklisted = false;
+    for (kmod_list* it = list.get(); it != nullptr; it = kmod_list_next(list.get(), it)) {
+        KmodModule module(kmod_module_get_module(it));
+        result.modules.emplace_back(kmod_module_get_name(module.get()));
+
+        std::vector<Announcement> announced;
+        announcements = &announced;
+        // As modprobe: the blacklist applies to aliases only; a dry run announces without inserting.
+        unsigned flags = KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY;
+        if (dry_run)
+            flags |= KMOD_PROBE_DRY_RUN;
+        const int err =
+            kmod_module_probe_insert_module(module.get(), flags, nullptr, nullptr, nullptr, collect_announcement);
+        announcements = nullptr;
+
+        // What went in is what was announced and is in the kernel now. A concurrent loader of the same
+        // module (the kernel runs many helpers at once) makes the kernel answer EEXIST, which libkmod
+        // hides; such a module was loaded on demand either way.
+        for (const auto& announcement : announced) {
+            if (dry_run || is_in_kernel(announcement.module.get()))
+                result.inserted.emplace_back(kmod_module_get_name(announcement.module.get()));
+        }
+        if (err < 0) {
+            // libkmod stops at the first required module that fails: the last one announced.
+            const std::string failed = announced.empty() ? result.modules.back()
+                                                         : kmod_module_get_name(announced.back().module.get());
+            result.status = LoadStatus::failed;
+            result.errnum = -err;
+            result.error = "could not insert '" + failed + "': " + insert_error_text(paths_, -err);
+            return result;
+        }
+        if (err == KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY)
+            any_blacklisted = true;
+        else if (announced.empty() && kmod_module_get_initstate(module.get()) == KMOD_MODULE_BUILTIN)
+            any_builtin = true;
+    }
+    if (!result.inserted.empty())
+        result.status = LoadStatus::inserted;
+    else if (any_blacklisted)
+        result.status = LoadStatus::blacklisted;
+    else if (any_builtin)
+        result.status = LoadStatus::builtin;
+    else
+        result.status = LoadStatus::already_loaded;
+    return result;
+}
+
+std::string ModuleLoader::show_depends(std::string_view name)
+{
+    const auto list = lookup(name);
+    if (!list)
+        throw Error::failure("no module or alias matches '" + std::string(name) + "' in " + modules_dir_.string());
+    std::string plan;
+    for (kmod_list* it = list.get(); it != nullptr; it = kmod_list_next(list.get(), it)) {
+        KmodModule module(kmod_module_get_module(it));
+        std::vector<Announcement> announced;
+        announcements = &announced;
+        const int err = kmod_module_probe_insert_module(
+            module.get(), KMOD_PROBE_IGNORE_LOADED | KMOD_PROBE_DRY_RUN | KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY,
+            nullptr, nullptr, nullptr, collect_announcement);
+        announcements = nullptr;
+        // The same lines as modprobe's print_action().
+        for (const auto& announcement : announced) {
+            kmod_module* announced_module = announcement.module.get();
+            if (announcement.install) {
+                plan += "install " + std::string(kmod_module_get_install_commands(announced_module)) + " " +
+                        announcement.options + "\n";
+            } else if (const char* path = kmod_module_get_path(announced_module)) {
+                plan += "insmod " + std::string(path) + " " + announcement.options + "\n";
+            } else if (kmod_module_get_initstate(announced_module) == KMOD_MODULE_BUILTIN) {
+                plan += "builtin " + std::string(kmod_module_get_name(announced_module)) + "\n";
+            }
+        }
+        if (err < 0)
+            throw Error::system(-err, "cannot resolve the dependencies of '" +
+                                          std::string(kmod_module_get_name(module.get())) + "'");
+    }
+    return plan;
+}
+
+} // namespace kmodtools

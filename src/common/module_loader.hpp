@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Resolving and loading modules exactly as modprobe does, through libkmod, in process.
+#pragma once
+
+#include "kmod_handles.hpp"
+#include "paths.hpp"
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kmodtools {
+
+// One module a name resolves to.
+struct ResolvedModule {
+    std::string name;
+    std::string path;            // empty for a built-in module
+    bool builtin = false;
+    bool loaded = false;         // live or coming up in the running kernel
+    std::string install_command; // a modprobe.d "install" line replaces insertion
+    std::vector<std::string> dependencies; // from modules.dep, in load order
+};
+
+enum class LoadStatus {
+    inserted,       // something was inserted (or, in a dry run, would be)
+    already_loaded, // everything was there already
+    builtin,        // compiled into the kernel
+    blacklisted,    // requested through an alias that modprobe.d blacklists: not loaded, as modprobe does
+    failed,
+};
+
+struct LoadResult {
+    LoadStatus status = LoadStatus::failed;
+    std::vector<std::string> modules;  // what the name resolved to
+    std::vector<std::string> inserted; // in load order: inserted now (dry run: would be inserted)
+    std::string error;                 // one line, when failed
+    int errnum = 0;
+};
+
+std::string_view to_string(LoadStatus status);
+
+class ModuleLoader {
+public:
+    // `modules_dir` is /lib/modules/RELEASE (or another tree for plans); `paths` roots modprobe.d.
+    ModuleLoader(const Paths& paths, const std::filesystem::path& modules_dir);
+
+    const std::filesystem::path& modules_dir() const { return modules_dir_; }
+
+    // The modules `name` (a module or alias) resolves to; empty if nothing matches.
+    std::vector<ResolvedModule> resolve(std::string_view name);
+
+    // Loads `name` with its dependencies, soft dependencies and install commands, as modprobe would.
+    // Failures are reported in the result, not thrown.
+    LoadResult load(std::string_view name, bool dry_run);
+
+    // What `modprobe --show-depends NAME` prints: "insmod PATH OPTIONS", "builtin NAME", "install CMD".
+    // Throws Error when nothing matches.
+    std::string show_depends(std::string_view name);
+
+private:
+    KmodModuleList lookup(std::string_view name);
+
+    const Paths& paths_;
+    std::filesystem::path modules_dir_;
+    KmodContext ctx_;
+};
+
+} // namespace kmodtools

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Records of modules loaded on demand.
+#include "on_demand.hpp"
+
+#include "atomic_file.hpp"
+#include "error.hpp"
+#include "owned_file.hpp"
+#include "text_file.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <ctime>
+#include <memory>
+
+namespace kmodtools {
+namespace {
+
+constexpr const char* records_subdir = "on-demand";
+
+std::filesystem::path records_dir(const Paths& paths) { return paths.runtime_dir() / records_subdir; }
+
+// Module names as the kernel keeps them; anything else in a file name is not ours.
+bool is_module_file_name(std::string_view name)
+{
+    if (name.empty() || name.size() > 55)
+        return false;
+    for (unsigned char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    return true;
+}
+
+struct DirCloser {
+    void operator()(DIR* dir) const noexcept { ::closedir(dir); }
+};
+
+} // namespace
+
+std::string_view to_string(Requester requester) { return requester == Requester::kernel ? "kernel" : "user"; }
+
+std::int64_t boottime_seconds()
+{
+    timespec now{};
+    ::clock_gettime(CLOCK_BOOTTIME, &now);
+    return now.tv_sec;
+}
+
+std::string serialize(const OnDemandRecord& record)
+{
+    const nlohmann::json json = {
+        {"module", record.module},
+        {"requested", record.requested_name},
+        {"requester", std::string(to_string(record.requester))},
+        {"loaded_at", record.loaded_at},
+        {"loaded_at_boottime", record.loaded_at_boottime},
+        {"instance", record.instance},
+    };
+    return json.dump(2) + "\n";
+}
+
+OnDemandRecord parse_on_demand_record(std::string_view text, const std::string& source)
+{
+    auto corrupt = [&](const std::string& why) { return Error::failure("corrupt record " + source + ": " + why); };
+    nlohmann::json json;
+    try {
+        json = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception&) {
+        throw corrupt("not valid JSON");
+    }
+    if (!json.is_object())
+        throw corrupt("not a JSON object");
+    OnDemandRecord record;
+    try {
+        record.module = json.at("module").get<std::string>();
+        record.requested_name = json.at("requested").get<std::string>();
+        const auto requester = json.at("requester").get<std::string>();
+        if (requester == "kernel")
+            record.requester = Requester::kernel;
+        else if (requester == "user")
+            record.requester = Requester::user;
+        else
+            throw corrupt("unknown requester '" + requester + "'");
+        record.loaded_at = json.at("loaded_at").get<std::int64_t>();
+        record.loaded_at_boottime = json.at("loaded_at_boottime").get<std::int64_t>();
+        record.instance = json.at("instance").get<std::string>();
+    } catch (const nlohmann::json::exception& error) {
+        throw corrupt(std::string("missing or mistyped field (") + error.what() + ")");
+    }
+    if (!is_module_file_name(record.module))
+        throw corrupt("bad module name");
+    if (record.loaded_at_boottime < 0)
+        throw corrupt("negative load time");
+    return record;
+}
+
+void write_on_demand_record(const Paths& paths, const OnDemandRecord& record)
+{
+    if (!is_module_file_name(record.module))
+        throw Error::failure("cannot record module '" + record.module + "': not a module name");
+    open_owned_directory(paths.runtime_dir(), 0755);
+    const auto dir = open_owned_directory(records_dir(paths), 0755);
+    replace_file_atomically(dir.get(), record.module, serialize(record), 0644, records_dir(paths) / record.module);
+}
+
+std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths)
+{
+    std::map<std::string, OnDemandRecord> records;
+    const auto dir_path = records_dir(paths);
+    auto dir_fd = open_owned_directory_if_exists(dir_path);
+    if (!dir_fd)
+        return records;
+    // fdopendir takes the descriptor over; give it its own so dir_fd stays usable for openat.
+    std::unique_ptr<DIR, DirCloser> dir(::fdopendir(::dup(dir_fd->get())));
+    if (!dir)
+        throw Error::system(errno, "cannot read directory " + dir_path.string());
+    errno = 0;
+    while (const dirent* entry = ::readdir(dir.get())) {
+        const std::string name = entry->d_name;
+        if (name == "." || name == "..")
+            continue;
+        if (name.front() == '.') // a writer's temporary file
+            continue;
+        const auto path = dir_path / name;
+        if (!is_module_file_name(name))
+            throw Error::failure("corrupt record " + path.string() + ": not a module name");
+        auto fd = open_owned_file(dir_fd->get(), name, path);
+        if (!fd) // removed since listed
+            continue;
+        auto record = parse_on_demand_record(read_all(fd->get(), path), path.string());
+        if (record.module != name)
+            throw Error::failure("corrupt record " + path.string() + ": it names module '" + record.module + "'");
+        records.emplace(name, std::move(record));
+    }
+    return records;
+}
+
+void remove_on_demand_record(const Paths& paths, std::string_view module)
+{
+    auto dir = open_owned_directory_if_exists(records_dir(paths));
+    if (!dir || !is_module_file_name(module))
+        return;
+    const std::string name(module);
+    if (::unlinkat(dir->get(), name.c_str(), 0) < 0 && errno != ENOENT)
+        throw Error::system(errno, "cannot remove " + (records_dir(paths) / name).string());
+}
+
+} // namespace kmodtools

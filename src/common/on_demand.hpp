@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Records of modules loaded on demand: the modern form of the kernel's old autoclean flag.
+//
+// One file per module under /run/kmod-tools/on-demand/ (modules do not survive reboot, nor should
+// their records). One file each lets the up-to-50 helpers the kernel runs at once record without a
+// shared lock: each write is an atomic replace of that module's own file.
+#pragma once
+
+#include "paths.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kmodtools {
+
+enum class Requester { kernel, user };
+std::string_view to_string(Requester requester);
+
+struct OnDemandRecord {
+    std::string module;          // as the kernel names it (underscores)
+    std::string requested_name;  // what was asked for: an alias such as fs-xfs, or the module itself
+    Requester requester = Requester::user;
+    std::int64_t loaded_at = 0;  // wall clock, seconds since the epoch, for people
+    std::int64_t loaded_at_boottime = 0; // CLOCK_BOOTTIME seconds: does not jump when the clock is set
+    std::string instance;        // the module's load address in /proc/modules: tells a reload from the original
+};
+
+// Seconds on CLOCK_BOOTTIME, which counts suspend and never goes back.
+std::int64_t boottime_seconds();
+
+// Writes (atomically replaces) the record of record.module.
+void write_on_demand_record(const Paths& paths, const OnDemandRecord& record);
+
+// Every record; a record that cannot be trusted (corrupt, foreign-owned, a symlink) throws Error
+// naming its file, so callers never act on it.
+std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths);
+
+// Forgets the record of `module`, if any.
+void remove_on_demand_record(const Paths& paths, std::string_view module);
+
+// The serialized form, exposed for tests.
+std::string serialize(const OnDemandRecord& record);
+OnDemandRecord parse_on_demand_record(std::string_view text, const std::string& source);
+
+} // namespace kmodtools

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// kmod-request: loads modules on request, as a command and as the kernel's modprobe helper, and records
+// what it loaded on demand so that kmod-reap can unload it once it is idle.
+#include "config.hpp"
+#include "error.hpp"
+#include "loaded_modules.hpp"
+#include "log.hpp"
+#include "module_loader.hpp"
+#include "on_demand.hpp"
+#include "paths.hpp"
+#include "policy.hpp"
+#include "request_name.hpp"
+#include "requester.hpp"
+#include "tool_main.hpp"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kmodtools {
+namespace {
+
+struct Options {
+    std::vector<std::string> names;
+    bool quiet = false;
+    int verbose = 0;
+    bool syslog = false;
+    bool from_kernel_flag = false; // -k: old kernels' "autoclean" flag, which meant "the kernel asks"
+    bool dry_run = false;
+    bool show_depends = false;
+    bool explain = false;
+    bool json = false;
+    std::string dirname;
+    std::string kernel_version;
+};
+
+std::string join(const std::vector<std::string>& words)
+{
+    std::string joined;
+    for (const auto& word : words)
+        joined += (joined.empty() ? "" : " ") + word;
+    return joined;
+}
+
+// "-" stands for names on standard input, one per line (blank lines skipped).
+std::vector<std::string> expand_names(const std::vector<std::string>& arguments)
+{
+    std::vector<std::string> names;
+    for (const auto& argument : arguments) {
+        if (argument != "-") {
+            names.push_back(argument);
+            continue;
+        }
+        for (std::string line; std::getline(std::cin, line);) {
+            if (!line.empty() && line.back() == '\r')
+                line.pop_back();
+            if (line.find_first_not_of(" \t") != std::string::npos)
+                names.push_back(line);
+        }
+    }
+    return names;
+}
+
+std::filesystem::path modules_dir(const Paths& paths, const Options& options)
+{
+    if (options.dirname.empty() && options.kernel_version.empty())
+        return paths.modules_dir(paths.kernel_release());
+    const std::string version = options.kernel_version.empty() ? paths.kernel_release() : options.kernel_version;
+    if (request_name_problem(version) != "" || version == "." || version == "..")
+        throw Error::usage("bad kernel version " + quote_name(version));
+    // As modprobe: -d DIR names a root under which lib/modules/VERSION lives.
+    return std::filesystem::path(options.dirname.empty() ? "/" : options.dirname) / "lib/modules" / version;
+}
+
+// Where each loaded module sits in memory now: a record keeps it to tell this load from a later one.
+std::map<std::string, std::string> load_addresses(const Paths& paths)
+{
+    std::map<std::string, std::string> addresses;
+    try {
+        for (const auto& module : read_loaded_modules(paths))
+            addresses[module.name] = module.address;
+    } catch (const Error& error) {
+        log::warning(error.what());
+    }
+    return addresses;
+}
+
+void record_inserted(const Paths& paths, const std::string& requested, Requester requester,
+                     const std::vector<std::string>& inserted)
+{
+    const auto addresses = load_addresses(paths);
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const auto boottime = boottime_seconds();
+    for (const auto& module : inserted) {
+        OnDemandRecord record{module, requested, requester, now, boottime, {}};
+        if (auto it = addresses.find(module); it != addresses.end())
+            record.instance = it->second;
+        write_on_demand_record(paths, record);
+    }
+}
+
+void explain(ModuleLoader& loader, const Config& config, const std::string& name, nlohmann::json* json)
+{
+    const auto resolved = loader.resolve(name);
+    std::vector<std::string> module_names;
+    for (const auto& module : resolved)
+        module_names.push_back(module.name);
+    const auto decision = decide(config, name, module_names);
+    if (json != nullptr) {
+        nlohmann::json modules = nlohmann::json::array();
+        for (const auto& module : resolved)
+            modules.push_back({{"name", module.name},
+                               {"path", module.path},
+                               {"builtin", module.builtin},
+                               {"loaded", module.loaded},
+                               {"install_command", module.install_command},
+                               {"dependencies", module.dependencies}});
+        json->push_back({{"name", name},
+                         {"modules", modules},
+                         {"kernel_request_allowed", decision.allowed},
+                         {"policy", decision.describe()}});
+        return;
+    }
+    std::cout << name << "\n";
+    if (resolved.empty())
+        std::cout << "  resolves to nothing in " << loader.modules_dir().string() << "\n";
+    for (const auto& module : resolved) {
+        std::cout << "  module " << module.name << ": "
+                  << (module.builtin ? "built in" : module.path.empty() ? "no file" : module.path)
+                  << (module.loaded ? ", loaded" : module.builtin ? "" : ", not loaded");
+        if (!module.dependencies.empty())
+            std::cout << ", needs " << join(module.dependencies);
+        if (!module.install_command.empty())
+            std::cout << ", install command: " << module.install_command;
+        std::cout << "\n";
+    }
+    std::cout << "  kernel requests: " << decision.describe() << "\n";
+}
+
+int run(int argc, char** argv)
+{
+    Options options;
+    CLI::App app{"Load modules with their dependencies, as a command or as the kernel's modprobe helper.",
+                 "kmod-request"};
+    app.add_option("names", options.names, "Module names or aliases; '-' reads names from standard input");
+    app.add_flag("-q,--quiet", options.quiet, "Print errors only");
+    app.add_flag("-v,--verbose", options.verbose, "Say what is loaded and why (twice: libkmod's debugging too)");
+    app.add_flag("-s,--syslog", options.syslog, "Log to syslog instead of standard error");
+    app.add_flag("-k,--autoclean", options.from_kernel_flag,
+                 "Treat the request as coming from the kernel (old kernels pass this)");
+    app.add_flag("-n,--dry-run", options.dry_run, "Do everything but insert and record");
+    app.add_flag("--show-depends", options.show_depends,
+                 "Print what would be loaded, as modprobe --show-depends does");
+    app.add_flag("--explain", options.explain, "Print what each name resolves to and what the policy says");
+    app.add_flag("--json", options.json, "Print one JSON object per name");
+    app.add_option("-d,--dirname", options.dirname, "Root of the module tree (DIR/lib/modules/VERSION)");
+    app.add_option("-S,--set-version", options.kernel_version, "Kernel version of the module tree");
+    app.set_version_flag("--version", std::string(KMOD_TOOLS_VERSION));
+    // Unknown options are caught below, to tell a name starting with '-' from a mistyped option.
+    app.allow_extras();
+    // Everything after "--" is a name, even one that looks like an option (the kernel passes
+    // "-q -- NAME"); CLI11 only sees what comes before.
+    int option_count = argc;
+    for (int i = 1; i < argc; ++i) {
+        if (std::string_view(argv[i]) == "--") {
+            option_count = i;
+            break;
+        }
+    }
+    parse_command_line(app, option_count, argv);
+    for (int i = option_count + 1; i < argc; ++i)
+        options.names.emplace_back(argv[i]);
+
+    const auto paths = Paths::from_environment();
+    const Requester requester =
+        options.from_kernel_flag || is_kernel_thread(paths, ::getppid()) ? Requester::kernel : Requester::user;
+    // Run by the kernel there is no terminal and maybe no syslog yet: the kernel log always exists.
+    const auto target = options.syslog                     ? log::Target::syslog
+                        : requester == Requester::kernel ? log::Target::kmsg
+                                                         : log::Target::stderr_stream;
+    const auto threshold = options.quiet          ? log::Level::error
+                           : options.verbose > 0 ? log::Level::info
+                                                 : log::Level::notice;
+    log::setup("kmod-request", target, options.verbose > 1 ? log::Level::debug : threshold);
+
+    for (const auto& extra : app.remaining())
+        throw Error::usage("unknown option " + quote_name(extra) + " (a name that starts with '-' goes after '--')");
+    const int modes = int(options.show_depends) + int(options.explain);
+    if (modes > 1)
+        throw Error::usage("--show-depends and --explain exclude each other");
+    if (options.json && options.show_depends)
+        throw Error::usage("--json does not go with --show-depends, whose format is modprobe's");
+
+    const auto names = expand_names(options.names);
+    if (names.empty())
+        throw Error::usage("no module name given (see --help)");
+    // Every name is checked before anything is loaded, so one bad name in a batch loads nothing.
+    for (const auto& name : names)
+        if (const auto problem = request_name_problem(name); !problem.empty())
+            throw Error::usage("bad name " + quote_name(name) + ": " + problem);
+
+    ModuleLoader loader(paths, modules_dir(paths, options));
+
+    if (options.show_depends) {
+        for (const auto& name : names)
+            std::cout << loader.show_depends(name);
+        return 0;
+    }
+
+    // The policy governs requests from the kernel; an unreadable policy refuses them rather than
+    // letting through what it may deny.
+    std::optional<Config> config;
+    if (options.explain || requester == Requester::kernel)
+        config = load_config(paths);
+
+    nlohmann::json results = nlohmann::json::array();
+    if (options.explain) {
+        for (const auto& name : names)
+            explain(loader, *config, name, options.json ? &results : nullptr);
+        if (options.json)
+            std::cout << results.dump(2) << "\n";
+        return 0;
+    }
+
+    ExitStatus status = ExitStatus::ok;
+    for (const auto& name : names) {
+        nlohmann::json result = {{"name", name}, {"requester", std::string(to_string(requester))}};
+        if (requester == Requester::kernel) {
+            std::vector<std::string> module_names;
+            for (const auto& module : loader.resolve(name))
+                module_names.push_back(module.name);
+            const auto decision = decide(*config, name, module_names);
+            if (!decision.allowed) {
+                log::audit("kernel request " + quote_name(name) + " " + decision.describe());
+                log::error("not loading " + quote_name(name) + ": " + decision.describe());
+                result.update({{"modules", module_names}, {"inserted", nlohmann::json::array()},
+                               {"status", "denied"}, {"error", decision.describe()}});
+                results.push_back(result);
+                status = ExitStatus::failure;
+                continue;
+            }
+        }
+
+        const auto loaded = loader.load(name, options.dry_run);
+        result.update({{"modules", loaded.modules}, {"inserted", loaded.inserted},
+                       {"status", std::string(to_string(loaded.status))}, {"error", nullptr}});
+        if (loaded.status == LoadStatus::failed) {
+            result["error"] = loaded.error;
+            log::error(loaded.error);
+            status = ExitStatus::failure;
+        } else if (options.dry_run) {
+            for (const auto& module : loaded.inserted)
+                log::notice(name + ": would insert " + module);
+        } else {
+            if (!loaded.inserted.empty())
+                log::info(name + ": inserted " + join(loaded.inserted));
+            else
+                log::info(name + ": " + std::string(to_string(loaded.status)));
+            try {
+                record_inserted(paths, name, requester, loaded.inserted);
+            } catch (const Error& error) {
+                // The modules stay loaded, unrecorded: kmod-reap will leave them alone, the safe side.
+                log::error("loaded " + join(loaded.inserted) + " for " + quote_name(name) +
+                           " but could not record it: " + error.what());
+                result["error"] = error.what();
+                status = ExitStatus::failure;
+            }
+        }
+        if (requester == Requester::kernel)
+            log::audit("kernel request " + quote_name(name) + " " +
+                       (loaded.status == LoadStatus::failed ? "failed: " + loaded.error
+                        : loaded.inserted.empty()            ? "granted: " + std::string(to_string(loaded.status))
+                                                             : "granted: inserted " + join(loaded.inserted)));
+        results.push_back(result);
+    }
+    if (options.json)
+        std::cout << results.dump(2) << "\n";
+    return static_cast<int>(status);
+}
+
+} // namespace
+} // namespace kmodtools
+
+int main(int argc, char** argv) { return kmodtools::tool_main("kmod-request", argc, argv, kmodtools::run); }
