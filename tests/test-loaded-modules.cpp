@@ -23,6 +23,7 @@ TEST_CASE("parse_proc_modules reads every field the kernel prints")
     CHECK(modules[0].state == ModuleState::live);
     CHECK_FALSE(modules[0].permanent);
     CHECK_FALSE(modules[0].idle());
+    CHECK(modules[0].address == "0xffffffffc0a2e000");
 
     CHECK(modules[1].holders == std::vector<std::string>{"xfs", "nf_tables"});
     CHECK_FALSE(modules[1].idle());
