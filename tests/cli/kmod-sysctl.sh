@@ -1,0 +1,114 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# kmod-sysctl's command line against a fake root (KMOD_TOOLS_ROOT): output formats, the layers it
+# writes, refusals and exit statuses. The VM suite proves the same against the real /proc/sys.
+# Usage: kmod-sysctl.sh PATH-TO-kmod-sysctl PATH-TO-vm-lib.sh
+# shellcheck shell=dash disable=SC1090
+set -u
+tool=$1
+. "$2"
+
+root=$(mktemp -d /tmp/kmod-sysctl-cli.XXXXXX)
+trap 'rm -rf "$root"' EXIT
+chmod 0755 "$root"
+export KMOD_TOOLS_ROOT="$root"
+mkdir -p "$root/proc/sys/kernel" "$root/usr/sbin" "$root/scratch"
+echo /sbin/modprobe >"$root/proc/sys/kernel/modprobe"
+echo 0 >"$root/proc/sys/kernel/modules_disabled"
+printf '#!/bin/sh\n' >"$root/usr/sbin/helper"
+chmod 0755 "$root/usr/sbin/helper"
+chmod 0777 "$root/scratch"
+cp -p "$root/usr/sbin/helper" "$root/scratch/helper"
+
+run_cmd "$tool"
+check_eq "no arguments: exit 0" 0 "$RUN_STATUS"
+check_eq "no arguments: every knob" "modprobe = /sbin/modprobe
+unload_delay = 120
+modules_disabled = 0" "$RUN_OUT"
+check_eq "-n prints values only" "/sbin/modprobe" "$("$tool" -n kernel.modprobe)"
+check_eq "synonym kmod_unload_delay" "unload_delay = 120" "$("$tool" kmod_unload_delay)"
+
+run_cmd "$tool" modprobe=/usr/sbin/helper unload_delay=2m
+check_eq "set two knobs: exit 0" 0 "$RUN_STATUS"
+check_eq "set prints the new values" "modprobe = /usr/sbin/helper
+unload_delay = 120" "$RUN_OUT"
+check_eq "the helper reached /proc/sys/kernel/modprobe" /usr/sbin/helper "$(cat "$root/proc/sys/kernel/modprobe")"
+check_match "unload_delay went to the runtime layer" '^unload_delay = 120$' "$(cat "$root/run/kmod-tools/runtime.conf")"
+check_fail "without --persist nothing is written under /etc" -- test -e "$root/etc"
+check_match "--json" '"unload_delay": 120' "$("$tool" --json)"
+check_match "--json modules_disabled is a boolean" '"modules_disabled": false' "$("$tool" --json)"
+
+run_cmd "$tool" -p modprobe=/usr/sbin/helper unload_delay=90s
+check_eq "--persist: exit 0" 0 "$RUN_STATUS"
+check_match "--persist writes the sysctl.d drop-in" '^kernel.modprobe = /usr/sbin/helper$' \
+    "$(cat "$root/etc/sysctl.d/50-kmod-tools.conf")"
+check_match "--persist writes the config drop-in" '^unload_delay = 90$' \
+    "$(cat "$root/etc/kmod-tools/kmod-tools.conf.d/90-kmod-sysctl.conf")"
+printf 'unload_delay = 5\n' >"$root/etc/kmod-tools/kmod-tools.conf.d/95-admin.conf"
+run_cmd "$tool" -p unload_delay=1h
+check_match "--persist warns when a later drop-in overrides it at boot" "unload_delay 5 set in .*95-admin.conf:1 will override it at boot" "$RUN_ERR"
+check_eq "the runtime value wins until reboot" 3600 "$("$tool" -n unload_delay)"
+rm "$root/etc/kmod-tools/kmod-tools.conf.d/95-admin.conf"
+
+run_cmd "$tool" modprobe=/scratch/helper
+check_eq "helper in a world-writable directory: exit 1" 1 "$RUN_STATUS"
+check_eq "helper in a world-writable directory: the rule" \
+    "kmod-sysctl: refusing modprobe helper '/scratch/helper': directory '/scratch' is writable by others without the sticky bit" "$RUN_ERR"
+check_eq "refused: nothing changed" /usr/sbin/helper "$(cat "$root/proc/sys/kernel/modprobe")"
+run_cmd "$tool" unload_delay=7 modprobe=/scratch/helper
+check_eq "an unsafe helper after a good entry: exit 1" 1 "$RUN_STATUS"
+check_eq "and the good entry was not applied either" 3600 "$("$tool" -n unload_delay)"
+chmod 0775 "$root/usr/sbin/helper"
+run_cmd "$tool" modprobe=/usr/sbin/helper
+check_match "group-writable helper refused" "'/usr/sbin/helper' is writable by its group" "$RUN_ERR"
+chmod 0755 "$root/usr/sbin/helper"
+ln -s helper "$root/usr/sbin/helper-link"
+check_eq "a symlink to a safe helper is accepted" "modprobe = /usr/sbin/helper-link" "$("$tool" modprobe=/usr/sbin/helper-link)"
+run_cmd "$tool" modprobe=usr/sbin/helper
+check_match "relative helper refused" "not an absolute path" "$RUN_ERR"
+run_cmd "$tool" modprobe=/usr/sbin/none
+check_match "missing helper refused" "'/usr/sbin/none' does not exist" "$RUN_ERR"
+run_cmd "$tool" modprobe=
+check_eq "empty helper: exit 0" 0 "$RUN_STATUS"
+check_match "empty helper: warns that autoloading is off" "warning: an empty modprobe disables module autoloading" "$RUN_ERR"
+check_eq "empty helper reached the kernel" "" "$(cat "$root/proc/sys/kernel/modprobe")"
+
+for bad in abc -1 1.5 5d '' 99999999999999999999; do
+    run_cmd "$tool" "unload_delay=$bad"
+    check_eq "unload_delay='$bad': exit 2" 2 "$RUN_STATUS"
+done
+run_cmd "$tool" bogus
+check_eq "unknown name: exit 2" 2 "$RUN_STATUS"
+check_match "unknown name: says which" "unknown name 'bogus'" "$RUN_ERR"
+run_cmd "$tool" modules_disabled=1
+check_eq "modules_disabled is read-only: exit 2" 2 "$RUN_STATUS"
+run_cmd "$tool" --frobnicate
+check_eq "unknown option: exit 2" 2 "$RUN_STATUS"
+run_cmd "$tool" --persist
+check_eq "--persist without NAME=VALUE: exit 2" 2 "$RUN_STATUS"
+run_cmd "$tool" -n --json
+check_eq "-n with --json: exit 2" 2 "$RUN_STATUS"
+
+printf 'unload_delay = 10\nkeep = ok\nfrobnicate = 1\n' >"$root/etc/kmod-tools/kmod-tools.conf"
+run_cmd "$tool" unload_delay
+check_eq "a bad config file: exit 1" 1 "$RUN_STATUS"
+check_eq "a bad config file: names file and line" \
+    "kmod-sysctl: $root/etc/kmod-tools/kmod-tools.conf:3: unknown key 'frobnicate'" "$RUN_ERR"
+printf 'unload_delay = 10\n' >"$root/etc/kmod-tools/kmod-tools.conf"
+chmod 0666 "$root/etc/kmod-tools/kmod-tools.conf"
+run_cmd "$tool" unload_delay
+check_match "a world-writable config file is refused" "writable by group or others" "$RUN_ERR"
+chmod 0644 "$root/etc/kmod-tools/kmod-tools.conf"
+
+rm "$root/run/kmod-tools/runtime.conf"
+ln -s /etc/passwd "$root/run/kmod-tools/runtime.conf"
+run_cmd "$tool" unload_delay=5
+check_eq "a symlink planted as the runtime layer: replaced, not followed" 0 "$RUN_STATUS"
+check_fail "the runtime layer is a file again" -- test -L "$root/run/kmod-tools/runtime.conf"
+
+rm -r "$root/proc/sys/kernel"
+run_cmd "$tool" modprobe
+check_eq "no module support: exit 1" 1 "$RUN_STATUS"
+check_match "no module support: says so" "the kernel has no module support" "$RUN_ERR"
+
+tap_done
