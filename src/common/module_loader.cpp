@@ -103,11 +103,11 @@ ModuleLoader::ModuleLoader(const Paths& paths, const std::filesystem::path& modu
         throw Error::failure("cannot set up libkmod for " + modules_dir.string());
     kmod_set_log_fn(ctx_.get(), forward_libkmod_log, nullptr);
     kmod_set_log_priority(ctx_.get(), 4);
-    // Load the indexes once for the whole batch; without them every lookup reopens the files.
-    const int err = kmod_load_resources(ctx_.get());
-    if (err < 0)
-        throw Error::system(-err, "cannot read the module indexes in " + modules_dir.string() +
-                                      " (is it a depmod'ed module tree?)");
+    // Load the indexes once for the whole batch. Without them libkmod opens each index per lookup,
+    // which still works (an empty modules.builtin.bin, as depmod writes for a tree without
+    // modules.builtin, makes the preload fail though every lookup would succeed).
+    if (const int err = kmod_load_resources(ctx_.get()); err < 0)
+        log::debug("cannot preload the module indexes in " + modules_dir.string() + ": " + errno_text(-err));
 }
 
 KmodModuleList ModuleLoader::lookup(std::string_view name)

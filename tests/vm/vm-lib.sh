@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Guest-side TAP helpers for kmod-tools VM scenarios; a scenario starts with `. /vm-lib.sh`.
+# shellcheck shell=dash disable=SC2034 # busybox ash has `local` like dash; RUN_* are for the caller
 #
 # Runs under busybox sh (ash) inside the VM, so it sticks to POSIX sh plus `local`.
 # Remember that busybox sh runs its own applets (modprobe, rmmod, lsmod, insmod, modinfo, depmod)
@@ -17,7 +18,7 @@
 #   run_cmd CMD...       runs CMD, sets RUN_STATUS, RUN_OUT (stdout) and RUN_ERR (stderr)
 #   as_nobody CMD...     runs CMD as user nobody (uid/gid 65534) through busybox su
 #   module_loaded NAME   true if NAME is listed in /proc/modules
-#   diag TEXT...         prints TEXT as `# ` lines
+#   diag TEXT...         prints each TEXT (and each line in it) as a `# ` line
 #   require_file PATH    skips the whole scenario (plan 1..0) if PATH is missing; call before checks
 #   bail_out REASON      prints `Bail out! REASON` and exits 1
 #   tap_done             prints the plan `1..N`; returns 1 if any check failed (end scenarios with it)
@@ -34,14 +35,14 @@ _tap_desc() {
     printf '%s' "$*" | tr '\r\n#' '  _'
 }
 
-# Every line of the arguments becomes one `# ` line; awk also terminates an unterminated last line.
+# Each argument, and each line in it, becomes one `# ` line; awk also ends an unterminated line.
 diag() {
-    printf '%s\n' "$*" | tr -d '\r' | awk '{ print "# " $0 }'
+    printf '%s\n' "$@" | tr -d '\r' | awk '{ print "# " $0 }'
 }
 
 # Shows at most 20 lines of a captured output file, indented under a diagnostic header.
 _tap_diag_file() {
-    local label=$1 file=$2 lines
+    local label="$1" file="$2"
     [ -s "$file" ] || { diag "$label: (empty)"; return 0; }
     diag "$label:"
     tr -d '\r' <"$file" | awk 'NR <= 20 { print "#   " $0 } END { if (NR > 20) print "#   ... (" NR - 20 " more lines)" }'
@@ -83,7 +84,7 @@ _tap_need_cmd() {
 }
 
 check() {
-    local desc=${1-}
+    local desc="${1-}"
     [ $# -gt 0 ] && shift
     [ "${1-}" = -- ] && shift
     _tap_need_cmd $# "$desc" check || return 1
@@ -99,7 +100,7 @@ check() {
 }
 
 check_fail() {
-    local desc=${1-}
+    local desc="${1-}"
     [ $# -gt 0 ] && shift
     [ "${1-}" = -- ] && shift
     _tap_need_cmd $# "$desc" check_fail || return 1
@@ -115,7 +116,7 @@ check_fail() {
 }
 
 check_exit() {
-    local desc=${1-} expected=${2-}
+    local desc="${1-}" expected="${2-}"
     # A failing `shift 2` would abort the whole scenario under ash, so never over-shift.
     if [ $# -ge 2 ]; then shift 2; else shift $#; fi
     [ "${1-}" = -- ] && shift
@@ -132,7 +133,7 @@ check_exit() {
 }
 
 check_eq() {
-    local desc=$1 expected=${2-} actual=${3-}
+    local desc="${1-}" expected="${2-}" actual="${3-}"
     if [ "$expected" = "$actual" ]; then
         _tap_ok "$desc"
     else
@@ -144,7 +145,7 @@ check_eq() {
 }
 
 check_match() {
-    local desc=$1 regex=${2-} text=${3-}
+    local desc="${1-}" regex="${2-}" text="${3-}"
     if printf '%s\n' "$text" | grep -Eq -- "$regex"; then
         _tap_ok "$desc"
     else
@@ -157,7 +158,7 @@ check_match() {
 }
 
 check_no_match() {
-    local desc=$1 regex=${2-} text=${3-}
+    local desc="${1-}" regex="${2-}" text="${3-}"
     if printf '%s\n' "$text" | grep -Eq -- "$regex"; then
         _tap_not_ok "$desc"
         diag "regex (must not match): $regex"
@@ -183,10 +184,11 @@ run_cmd() {
 }
 
 # busybox-static has no chpst and its setpriv cannot change uids, but its su works for root
-# without a password: -s overrides nobody's nologin shell, and "$@" after `-c CMD ARG0` is passed
-# through unchanged, so arguments keep their quoting. PATH is reset for determinism.
+# without a password: -s overrides nobody's nologin shell, `--` stops su's option parsing (which
+# would otherwise grab options such as the -u of `id -u`), and the words after USER become
+# "$0 $@" of the -c script, so arguments keep their quoting. PATH is reset for determinism.
 as_nobody() {
-    su -s /bin/sh nobody -c 'PATH=/usr/sbin:/usr/bin:/sbin:/bin; exec "$@"' as_nobody "$@"
+    su -s /bin/sh -c 'PATH=/usr/sbin:/usr/bin:/sbin:/bin; exec "$@"' -- nobody as_nobody "$@"
 }
 
 module_loaded() {

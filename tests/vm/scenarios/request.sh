@@ -176,9 +176,21 @@ check_fail "not root: nothing recorded" -- test -e "$records/nlmon"
 bad_tree=/run/bad-tree
 mkdir -p "$bad_tree/lib/modules/$release/extra"
 dummy_ko=$(/sbin/modinfo -n dummy)
+# A changed module fails its signature check, which the kernel treats as fatal even when signatures
+# are optional; an unsigned one only taints. So drop the signature: the file ends with the signature,
+# a 12-byte struct module_signature whose last 4 bytes are its big-endian length, and a 28-byte magic.
+strip_signature() {
+    local size sig_len
+    size=$(wc -c <"$1")
+    set -- "$1" "$2" $(tail -c 40 "$1" | head -c 12 | od -An -tu1)
+    sig_len=$(( (${10} << 24) | (${11} << 16) | (${12} << 8) | ${13} ))
+    head -c $((size - sig_len - 40)) "$1" >"$2"
+}
+strip_signature "$dummy_ko" /run/dummy-unsigned.ko
+check_match "the signature is gone from the copy" '^$' "$(/sbin/modinfo -F signer /run/dummy-unsigned.ko)"
 # With modversions the kernel compares the vermagic after the release, so change a flag there
 # (same length: the ELF layout must not move).
-sed 's/ mod_unload / mod_unlo4d /' "$dummy_ko" >"$bad_tree/lib/modules/$release/extra/kt_badmagic.ko"
+sed 's/ mod_unload / mod_unlo4d /' /run/dummy-unsigned.ko >"$bad_tree/lib/modules/$release/extra/kt_badmagic.ko"
 # gfs2 alone, without dlm: the kernel will not find dlm's symbols.
 check_fail "dlm is not loaded" -- module_loaded dlm
 cp "$(/sbin/modinfo -n gfs2)" "$bad_tree/lib/modules/$release/extra/gfs2.ko"
