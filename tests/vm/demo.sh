@@ -1,9 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The README's Quick start demo (human-readable, not TAP); run it with:
-#   tests/vm/run-vm --build-root build --raw tests/vm/demo.sh
-# It points the kernel's module helper at a logging wrapper with kmod-sysctl, makes the kernel
-# request a module by mounting a filesystem, and shows what the helper was asked and what loaded.
+# The README's Quick start demo (human-readable, not TAP), run by tests/demo:
+# kmod-sysctl makes kmod-request the kernel's module helper; the kernel asks it for modules;
+# kmod-request loads them, records them as loaded on demand, audits them, and applies the policy.
 
 # Shows each command as typed at a root prompt, then its output (stderr too).
 show() {
@@ -11,47 +10,41 @@ show() {
     "$@" 2>&1
 }
 
-if [ -x /usr/sbin/kmod-sysctl ]; then
-    sysctl_tool=/usr/sbin/kmod-sysctl
-else
-    sysctl_tool=
-    echo "(kmod-sysctl is not built; using /proc/sys/kernel/modprobe directly)"
-fi
-set_helper() {
-    if [ -n "$sysctl_tool" ]; then
-        show kmod-sysctl "modprobe=$1"
-    else
-        show sh -c "echo $1 >/proc/sys/kernel/modprobe && cat /proc/sys/kernel/modprobe"
-    fi
-}
+echo "kmod-tools demo on Linux $(uname -r) (Debian's kernel in QEMU)"
+show kmod-sysctl
 
-echo "kmod-tools demo on Linux $(uname -r) (QEMU)"
-[ -z "$sysctl_tool" ] || show kmod-sysctl
+echo
+echo "## kmod-sysctl refuses a helper that someone other than root could replace"
+mkdir -p /tmp/shared
+chmod 0777 /tmp/shared
+cp /usr/sbin/kmod-request /tmp/shared/helper
+show kmod-sysctl modprobe=/tmp/shared/helper
+show kmod-sysctl modprobe=/usr/sbin/kmod-request unload_delay=2m
 
-# A wrapper that logs every request the kernel makes, then hands it to kmod's modprobe.
-mkdir -p /usr/local/sbin
-cat >/usr/local/sbin/modprobe-logger <<'EOF'
-#!/bin/sh
-echo "$(date +%T) modprobe $*" >>/run/modprobe-requests.log
-exec /sbin/modprobe "$@"
-EOF
-chmod 0755 /usr/local/sbin/modprobe-logger
-show cat /usr/local/sbin/modprobe-logger
-set_helper /usr/local/sbin/modprobe-logger
-
-# The kernel has no xfs yet, so mounting one makes it ask the helper for "fs-xfs".
+echo
+echo "## The kernel asks for modules; kmod-request serves them"
 show /sbin/lsmod
+show kmod-request --explain fs-xfs
 show mount -t xfs none /mnt
-show cat /run/modprobe-requests.log
+mknod /run/tun c 10 200
+show sh -c 'cat /run/tun'
 show /sbin/lsmod
+show ls /run/kmod-tools/on-demand
+show cat /run/kmod-tools/on-demand/xfs
+show sh -c "dmesg | grep 'kmod-request: audit'"
 
-if [ -n "$sysctl_tool" ]; then
-    # kmod-sysctl refuses helpers that someone other than root could replace.
-    mkdir -p /tmp/shared
-    chmod 0777 /tmp/shared
-    cp /usr/local/sbin/modprobe-logger /tmp/shared/helper
-    show kmod-sysctl modprobe=/tmp/shared/helper
-    show kmod-sysctl --json
-fi
-set_helper /sbin/modprobe
+echo
+echo "## An autoload policy: the kernel may not load what it denies"
+mkdir -p /etc/kmod-tools
+echo 'deny = fs-bfs dccp* algif_*' >/etc/kmod-tools/kmod-tools.conf
+show cat /etc/kmod-tools/kmod-tools.conf
+show mount -t bfs none /mnt
+show sh -c "dmesg | grep 'kmod-request: audit' | tail -n 1"
+show sh -c 'grep "^bfs " /proc/modules || echo "bfs is not loaded"'
+show kmod-request -v bfs
+
+echo
+echo "## Plans without loading, in modprobe's own format"
+show kmod-request --show-depends fs-btrfs
+show kmod-sysctl modprobe=/sbin/modprobe
 exit 0
