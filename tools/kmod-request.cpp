@@ -70,13 +70,13 @@ std::vector<std::string> expand_names(const std::vector<std::string>& arguments)
 
 std::filesystem::path modules_dir(const Paths& paths, const Options& options)
 {
-    if (options.dirname.empty() && options.kernel_version.empty())
-        return paths.modules_dir(paths.kernel_release());
     const std::string version = options.kernel_version.empty() ? paths.kernel_release() : options.kernel_version;
     if (request_name_problem(version) != "" || version == "." || version == "..")
         throw Error::usage("bad kernel version " + quote_name(version));
+    if (options.dirname.empty())
+        return paths.modules_dir(version);
     // As modprobe: -d DIR names a root under which lib/modules/VERSION lives.
-    return std::filesystem::path(options.dirname.empty() ? "/" : options.dirname) / "lib/modules" / version;
+    return std::filesystem::path(options.dirname) / "lib/modules" / version;
 }
 
 // Where each loaded module sits in memory now: a record keeps it to tell this load from a later one.
@@ -95,6 +95,8 @@ std::map<std::string, std::string> load_addresses(const Paths& paths)
 void record_inserted(const Paths& paths, const std::string& requested, Requester requester,
                      const std::vector<std::string>& inserted)
 {
+    if (inserted.empty())
+        return;
     const auto addresses = load_addresses(paths);
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     const auto boottime = boottime_seconds();
@@ -159,7 +161,7 @@ int run(int argc, char** argv)
     app.add_flag("--show-depends", options.show_depends,
                  "Print what would be loaded, as modprobe --show-depends does");
     app.add_flag("--explain", options.explain, "Print what each name resolves to and what the policy says");
-    app.add_flag("--json", options.json, "Print one JSON object per name");
+    app.add_flag("--json", options.json, "Print a JSON array with one result object per name");
     app.add_option("-d,--dirname", options.dirname, "Root of the module tree (DIR/lib/modules/VERSION)");
     app.add_option("-S,--set-version", options.kernel_version, "Kernel version of the module tree");
     app.set_version_flag("--version", std::string(KMOD_TOOLS_VERSION));
@@ -185,13 +187,14 @@ int run(int argc, char** argv)
     const auto target = options.syslog                     ? log::Target::syslog
                         : requester == Requester::kernel ? log::Target::kmsg
                                                          : log::Target::stderr_stream;
-    const auto threshold = options.quiet          ? log::Level::error
+    const auto threshold = options.quiet           ? log::Level::error
+                           : options.verbose > 1 ? log::Level::debug
                            : options.verbose > 0 ? log::Level::info
                                                  : log::Level::notice;
-    log::setup("kmod-request", target, options.verbose > 1 ? log::Level::debug : threshold);
+    log::setup("kmod-request", target, threshold);
 
     for (const auto& extra : app.remaining())
-        throw Error::usage("unknown option " + quote_name(extra) + " (a name that starts with '-' goes after '--')");
+        throw Error::usage("unknown option " + quote_name(extra));
     const int modes = int(options.show_depends) + int(options.explain);
     if (modes > 1)
         throw Error::usage("--show-depends and --explain exclude each other");
@@ -217,8 +220,17 @@ int run(int argc, char** argv)
     // The policy governs requests from the kernel; an unreadable policy refuses them rather than
     // letting through what it may deny.
     std::optional<Config> config;
-    if (options.explain || requester == Requester::kernel)
-        config = load_config(paths);
+    if (options.explain || requester == Requester::kernel) {
+        try {
+            config = load_config(paths);
+        } catch (const Error& error) {
+            if (requester == Requester::kernel)
+                for (const auto& name : names)
+                    log::audit("kernel request " + quote_name(name) + " refused: configuration error: " +
+                               error.what());
+            throw;
+        }
+    }
 
     nlohmann::json results = nlohmann::json::array();
     if (options.explain) {
@@ -253,16 +265,21 @@ int run(int argc, char** argv)
                        {"status", std::string(to_string(loaded.status))}, {"error", nullptr}});
         if (loaded.status == LoadStatus::failed) {
             result["error"] = loaded.error;
-            log::error(loaded.error);
+            // As modprobe -q: a name that matches nothing is not worth a line (the kernel asks for
+            // many aliases nothing provides); the audit line below still tells.
+            if (!(options.quiet && loaded.modules.empty()))
+                log::error(loaded.error);
             status = ExitStatus::failure;
-        } else if (options.dry_run) {
+        }
+        if (options.dry_run) {
             for (const auto& module : loaded.inserted)
                 log::notice(name + ": would insert " + module);
         } else {
             if (!loaded.inserted.empty())
                 log::info(name + ": inserted " + join(loaded.inserted));
-            else
+            else if (loaded.status != LoadStatus::failed)
                 log::info(name + ": " + std::string(to_string(loaded.status)));
+            // Dependencies inserted before a failure stay loaded: record them too, so they can go.
             try {
                 record_inserted(paths, name, requester, loaded.inserted);
             } catch (const Error& error) {
@@ -273,7 +290,7 @@ int run(int argc, char** argv)
                 status = ExitStatus::failure;
             }
         }
-        if (requester == Requester::kernel)
+        if (requester == Requester::kernel && !options.dry_run)
             log::audit("kernel request " + quote_name(name) + " " +
                        (loaded.status == LoadStatus::failed ? "failed: " + loaded.error
                         : loaded.inserted.empty()            ? "granted: " + std::string(to_string(loaded.status))

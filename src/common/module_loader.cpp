@@ -102,7 +102,8 @@ ModuleLoader::ModuleLoader(const Paths& paths, const std::filesystem::path& modu
     if (!ctx_)
         throw Error::failure("cannot set up libkmod for " + modules_dir.string());
     kmod_set_log_fn(ctx_.get(), forward_libkmod_log, nullptr);
-    kmod_set_log_priority(ctx_.get(), 4);
+    // libkmod's own debugging shows with -vv (our debug threshold), its warnings always.
+    kmod_set_log_priority(ctx_.get(), log::threshold() == log::Level::debug ? 7 : 4);
     // Load the indexes once for the whole batch. Without them libkmod opens each index per lookup,
     // which still works (an empty modules.builtin.bin, as depmod writes for a tree without
     // modules.builtin, makes the preload fail though every lookup would succeed).

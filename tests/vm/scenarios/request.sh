@@ -41,6 +41,9 @@ check_eq "--dry-run: exit 0" 0 "$RUN_STATUS"
 check_match "--dry-run says what it would insert" 'would insert hfs' "$RUN_ERR"
 check_fail "--dry-run inserts nothing" -- module_loaded hfs
 check_fail "--dry-run records nothing" -- test -e "$records/hfs"
+dmesg -c >/dev/null
+check "--dry-run of a kernel request (-k)" -- kmod-request -n -k fs-hfs
+check_no_match "--dry-run writes no audit line" "audit: kernel request 'fs-hfs'" "$(dmesg)"
 check "names from standard input" -- sh -c 'printf "fs-befs\n\nfs-efs\n" | kmod-request -'
 check "both stdin names loaded" -- sh -c 'grep -q "^befs " /proc/modules && grep -q "^efs " /proc/modules'
 
