@@ -107,7 +107,7 @@ void write_on_demand_record(const Paths& paths, const OnDemandRecord& record)
     replace_file_atomically(dir.get(), record.module, serialize(record), 0644, records_dir(paths) / record.module);
 }
 
-std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths)
+std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths, UntrustedRecords* untrusted)
 {
     std::map<std::string, OnDemandRecord> records;
     const auto dir_path = records_dir(paths);
@@ -126,17 +126,35 @@ std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths)
         if (name.front() == '.') // a writer's temporary file
             continue;
         const auto path = dir_path / name;
-        if (!is_module_file_name(name))
-            throw Error::failure("corrupt record " + path.string() + ": not a module name");
-        auto fd = open_owned_file(dir_fd->get(), name, path);
-        if (!fd) // removed since listed
-            continue;
-        auto record = parse_on_demand_record(read_all(fd->get(), path), path.string());
-        if (record.module != name)
-            throw Error::failure("corrupt record " + path.string() + ": it names module '" + record.module + "'");
-        records.emplace(name, std::move(record));
+        try {
+            if (!is_module_file_name(name))
+                throw Error::failure("corrupt record " + path.string() + ": not a module name");
+            auto fd = open_owned_file(dir_fd->get(), name, path);
+            if (!fd) // removed since listed
+                continue;
+            auto record = parse_on_demand_record(read_all(fd->get(), path), path.string());
+            if (record.module != name)
+                throw Error::failure("corrupt record " + path.string() + ": it names module '" + record.module +
+                                     "'");
+            records.emplace(name, std::move(record));
+        } catch (const Error& error) {
+            if (untrusted == nullptr)
+                throw;
+            untrusted->emplace_back(name, error.what());
+        }
     }
     return records;
+}
+
+void remove_record_file(const Paths& paths, std::string_view name)
+{
+    auto dir = open_owned_directory_if_exists(records_dir(paths));
+    if (!dir || name.empty() || name.find('/') != std::string_view::npos || name == "." || name == "..")
+        return;
+    const std::string file(name);
+    // unlinkat never follows a symlink: a planted link is removed, not its target.
+    if (::unlinkat(dir->get(), file.c_str(), 0) < 0 && errno != ENOENT)
+        throw Error::system(errno, "cannot remove " + (records_dir(paths) / file).string());
 }
 
 void remove_on_demand_record(const Paths& paths, std::string_view module)

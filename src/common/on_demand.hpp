@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace kmodtools {
 
@@ -34,9 +36,17 @@ std::int64_t boottime_seconds();
 // Writes (atomically replaces) the record of record.module.
 void write_on_demand_record(const Paths& paths, const OnDemandRecord& record);
 
+// Record files that could not be trusted: file name, and why.
+using UntrustedRecords = std::vector<std::pair<std::string, std::string>>;
+
 // Every record; a record that cannot be trusted (corrupt, foreign-owned, a symlink) throws Error
-// naming its file, so callers never act on it.
-std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths);
+// naming its file, so callers never act on it. With `untrusted`, such records are left out and
+// their problems collected there instead.
+std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths,
+                                                             UntrustedRecords* untrusted = nullptr);
+
+// Removes the record file `name` whatever its content (kmod-reap's recovery from corrupt records).
+void remove_record_file(const Paths& paths, std::string_view name);
 
 // Forgets the record of `module`, if any.
 void remove_on_demand_record(const Paths& paths, std::string_view module);

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The idle clocks of kmod-reap, kept in /run/kmod-tools/idle.json.
+#include "idle_state.hpp"
+
+#include "atomic_file.hpp"
+#include "error.hpp"
+#include "owned_file.hpp"
+#include "text_file.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace kmodtools {
+namespace {
+constexpr const char* state_file_name = "idle.json";
+constexpr int state_format = 1;
+} // namespace
+
+std::string serialize(const IdleState& state)
+{
+    nlohmann::json modules = nlohmann::json::object();
+    for (const auto& [name, entry] : state)
+        modules[name] = {{"idle_since", entry.idle_since}, {"instance", entry.instance}};
+    return nlohmann::json{{"format", state_format}, {"modules", modules}}.dump(2) + "\n";
+}
+
+IdleState parse_idle_state(std::string_view text, const std::string& source)
+{
+    auto corrupt = [&](const std::string& why) { return Error::failure("corrupt state " + source + ": " + why); };
+    nlohmann::json json;
+    try {
+        json = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception&) {
+        throw corrupt("not valid JSON");
+    }
+    IdleState state;
+    try {
+        if (json.at("format").get<int>() != state_format)
+            throw corrupt("unknown format " + json.at("format").dump());
+        for (const auto& [name, entry] : json.at("modules").items()) {
+            IdleEntry idle{entry.at("idle_since").get<std::int64_t>(), entry.at("instance").get<std::string>()};
+            if (idle.idle_since < 0 || name.empty() || name.size() > 55 ||
+                name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+                    std::string::npos)
+                throw corrupt("bad entry for '" + name + "'");
+            state.emplace(name, std::move(idle));
+        }
+    } catch (const nlohmann::json::exception& error) {
+        throw corrupt(std::string("missing or mistyped field (") + error.what() + ")");
+    }
+    return state;
+}
+
+IdleState read_idle_state(const Paths& paths)
+{
+    auto dir = open_owned_directory_if_exists(paths.runtime_dir());
+    if (!dir)
+        return {};
+    const auto path = paths.runtime_dir() / state_file_name;
+    auto fd = open_owned_file(dir->get(), state_file_name, path);
+    if (!fd)
+        return {};
+    return parse_idle_state(read_all(fd->get(), path), path.string());
+}
+
+void write_idle_state(const Paths& paths, const IdleState& state)
+{
+    replace_file_atomically(paths.runtime_dir() / state_file_name, serialize(state), 0644);
+}
+
+} // namespace kmodtools

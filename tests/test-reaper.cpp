@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Tests of kmod-reap's sweep against fake /proc/modules and /sys/module trees and a fake clock:
+// idle clocks start, reset on use and expire; keep list; bound drivers; cascade; named modules.
+#include "fake_root.hpp"
+#include "reaper.hpp"
+
+#include <algorithm>
+
+#include <doctest/doctest.h>
+
+using namespace kmodtools;
+using kmodtools::testing::FakeRoot;
+using std::chrono::seconds;
+
+namespace {
+
+// A fake kernel: /proc/modules text and /sys/module entries kept in step.
+struct FakeKernel : FakeRoot {
+    std::vector<LoadedModule> modules;
+
+    void load(const std::string& name, int refcount = 0, std::vector<std::string> holders = {},
+              const std::string& address = "0xffffffffc0000000")
+    {
+        LoadedModule module;
+        module.name = name;
+        module.size = 4096;
+        module.refcount = refcount;
+        module.holders = std::move(holders);
+        module.address = address;
+        modules.push_back(module);
+        write("/sys/module/" + name + "/initstate", "live\n");
+        write("/sys/module/" + name + "/refcnt", std::to_string(refcount) + "\n");
+        mkdir("/sys/module/" + name + "/holders");
+    }
+    LoadedModule& get(const std::string& name)
+    {
+        return *std::find_if(modules.begin(), modules.end(), [&](const LoadedModule& m) { return m.name == name; });
+    }
+    void unload(const std::string& name)
+    {
+        modules.erase(std::remove_if(modules.begin(), modules.end(),
+                                     [&](const LoadedModule& m) { return m.name == name; }),
+                      modules.end());
+        std::filesystem::remove_all(*this / ("/sys/module/" + name));
+        for (auto& module : modules) // what it held, it holds no more
+            module.holders.erase(std::remove(module.holders.begin(), module.holders.end(), name),
+                                 module.holders.end());
+    }
+};
+
+std::map<std::string, OnDemandRecord> on_demand(std::initializer_list<const char*> names)
+{
+    std::map<std::string, OnDemandRecord> records;
+    for (const char* name : names)
+        records[name] = {name, name, Requester::kernel, 0, 0, "0xffffffffc0000000"};
+    return records;
+}
+
+const Verdict& verdict_of(const SweepPlan& plan, const std::string& module)
+{
+    return *std::find_if(plan.verdicts.begin(), plan.verdicts.end(),
+                         [&](const Verdict& v) { return v.module == module; });
+}
+
+SweepOptions at(std::int64_t now, seconds delay = seconds(120))
+{
+    SweepOptions options;
+    options.now = now;
+    options.unload_delay = delay;
+    return options;
+}
+
+} // namespace
+
+TEST_CASE("the idle clock starts at the first idle sighting and expires after the delay")
+{
+    FakeKernel kernel;
+    kernel.load("minix");
+    const auto records = on_demand({"minix"});
+
+    auto plan = plan_sweep(kernel.paths(), kernel.modules, records, {}, at(1000));
+    CHECK(verdict_of(plan, "minix").action == Action::keep);
+    CHECK(verdict_of(plan, "minix").reason == "idle 0 s of 120 s");
+    REQUIRE(plan.next_state.count("minix") == 1);
+    CHECK(plan.next_state.at("minix").idle_since == 1000);
+
+    plan = plan_sweep(kernel.paths(), kernel.modules, records, plan.next_state, at(1119));
+    CHECK(verdict_of(plan, "minix").reason == "idle 119 s of 120 s");
+    CHECK(plan.next_state.at("minix").idle_since == 1000);
+
+    plan = plan_sweep(kernel.paths(), kernel.modules, records, plan.next_state, at(1120));
+    CHECK(verdict_of(plan, "minix").action == Action::unload);
+    CHECK(verdict_of(plan, "minix").reason == "idle 120 s");
+}
+
+TEST_CASE("use resets the idle clock")
+{
+    FakeKernel kernel;
+    kernel.load("minix");
+    const auto records = on_demand({"minix"});
+    auto plan = plan_sweep(kernel.paths(), kernel.modules, records, {}, at(1000));
+
+    kernel.get("minix").refcount = 1; // mounted
+    plan = plan_sweep(kernel.paths(), kernel.modules, records, plan.next_state, at(1100));
+    CHECK(verdict_of(plan, "minix").reason == "in use (1 references)");
+    CHECK(plan.next_state.count("minix") == 0);
+
+    kernel.get("minix").refcount = 0; // unmounted
+    plan = plan_sweep(kernel.paths(), kernel.modules, records, plan.next_state, at(1200));
+    CHECK(verdict_of(plan, "minix").reason == "idle 0 s of 120 s");
+    CHECK(plan.next_state.at("minix").idle_since == 1200);
+}
+
+TEST_CASE("a reload of the module starts a new clock, and a clock from the future is not trusted")
+{
+    FakeKernel kernel;
+    kernel.load("minix", 0, {}, "0xffffffffc0001000");
+    auto records = on_demand({"minix"});
+    records["minix"].instance = "0xffffffffc0001000";
+    IdleState previous{{"minix", {100, "0xffffffffc0009000"}}};
+    auto plan = plan_sweep(kernel.paths(), kernel.modules, records, previous, at(1000));
+    CHECK(plan.next_state.at("minix").idle_since == 1000);
+
+    previous = {{"minix", {5000, "0xffffffffc0001000"}}};
+    plan = plan_sweep(kernel.paths(), kernel.modules, records, previous, at(1000));
+    CHECK(plan.next_state.at("minix").idle_since == 1000);
+}
+
+TEST_CASE("delay 0 unloads every idle candidate now")
+{
+    FakeKernel kernel;
+    kernel.load("minix");
+    const auto plan = plan_sweep(kernel.paths(), kernel.modules, on_demand({"minix"}), {}, at(1000, seconds(0)));
+    CHECK(verdict_of(plan, "minix").action == Action::unload);
+}
+
+TEST_CASE("who is never a candidate")
+{
+    FakeKernel kernel;
+    kernel.load("by_hand");
+    kernel.load("kept_dm");
+    kernel.load("forever");
+    kernel.get("forever").permanent = true;
+    kernel.load("e1000");
+    kernel.symlink("../../../../devices/pci0000:00/0000:00:03.0", "/sys/module/e1000/drivers/pci:e1000/0000:00:03.0");
+    kernel.load("holder_target", 0, {"xfs"});
+    kernel.load("reloaded", 0, {}, "0xffffffffc0005000");
+    auto records = on_demand({"kept_dm", "forever", "e1000", "holder_target", "reloaded"});
+    records["reloaded"].instance = "0xffffffffc0001000";
+
+    auto options = at(1000, seconds(0));
+    options.keep = {"kept-*"};
+    const auto plan = plan_sweep(kernel.paths(), kernel.modules, records, {}, options);
+    CHECK(verdict_of(plan, "by_hand").reason == "not loaded on demand");
+    CHECK(verdict_of(plan, "kept_dm").reason == "keep list (kept-*)");
+    CHECK(verdict_of(plan, "forever").reason == "permanent (it has no exit function)");
+    CHECK(verdict_of(plan, "e1000").reason == "bound to 0000:00:03.0");
+    CHECK(verdict_of(plan, "holder_target").reason == "in use by xfs");
+    CHECK(verdict_of(plan, "reloaded").reason == "not loaded on demand");
+    for (const auto& verdict : plan.verdicts)
+        CHECK_MESSAGE(verdict.action == Action::keep, verdict.module);
+
+    SUBCASE("--all makes modules loaded by hand candidates, but not the rest")
+    {
+        options.all = true;
+        const auto all = plan_sweep(kernel.paths(), kernel.modules, records, {}, options);
+        CHECK(verdict_of(all, "by_hand").action == Action::unload);
+        CHECK(verdict_of(all, "reloaded").action == Action::unload);
+        CHECK(verdict_of(all, "kept_dm").action == Action::keep);
+        CHECK(verdict_of(all, "e1000").action == Action::keep);
+        CHECK(verdict_of(all, "forever").action == Action::keep);
+    }
+    SUBCASE("a named module goes whatever its record, keep list or binding, but never if permanent or in use")
+    {
+        options.named = {"by-hand", "kept_dm", "e1000", "forever", "holder_target"};
+        const auto named = plan_sweep(kernel.paths(), kernel.modules, records, {}, options);
+        CHECK(verdict_of(named, "by_hand").action == Action::unload);
+        CHECK(verdict_of(named, "kept_dm").action == Action::unload);
+        CHECK(verdict_of(named, "e1000").action == Action::unload);
+        CHECK(verdict_of(named, "forever").action == Action::keep);
+        CHECK(verdict_of(named, "holder_target").action == Action::keep);
+        CHECK(verdict_of(named, "reloaded").reason == "not named");
+    }
+}
+
+TEST_CASE("execution: settings first, removal, cascade to what the removal freed")
+{
+    FakeKernel kernel;
+    kernel.load("crc32c_generic", 1);
+    kernel.load("libcrc32c", 0, {"xfs"});
+    kernel.load("xfs");
+    kernel.load("by_hand_dep", 0, {"xfs"});
+    const auto records = on_demand({"crc32c_generic", "libcrc32c", "xfs"});
+    const auto options = at(1000, seconds(0));
+    const auto plan = plan_sweep(kernel.paths(), kernel.modules, records, {}, options);
+
+    std::vector<std::string> saved;
+    std::vector<std::string> removed;
+    SweepHooks hooks;
+    hooks.save_settings = [&](const std::string& module) {
+        saved.push_back(module);
+        return std::string();
+    };
+    hooks.remove = [&](const std::string& module) {
+        removed.push_back(module);
+        kernel.unload(module);
+        if (module == "libcrc32c") // its crypto transform held crc32c_generic
+            kernel.get("crc32c_generic").refcount = 0;
+        return RemoveResult{RemoveOutcome::removed, {}};
+    };
+    hooks.read_loaded = [&] { return kernel.modules; };
+
+    const auto report = execute_sweep(kernel.paths(), plan, records, options, hooks);
+    CHECK(removed == std::vector<std::string>{"xfs", "libcrc32c", "crc32c_generic"});
+    CHECK(saved == removed);
+    CHECK_FALSE(report.failed);
+    // by_hand_dep was freed too, but was not loaded on demand: it stays.
+    CHECK(std::any_of(kernel.modules.begin(), kernel.modules.end(),
+                      [](const LoadedModule& m) { return m.name == "by_hand_dep"; }));
+    const auto cascaded = std::find_if(report.outcomes.begin(), report.outcomes.end(),
+                                       [](const SweepOutcome& o) { return o.module == "libcrc32c"; });
+    REQUIRE(cascaded != report.outcomes.end());
+    CHECK(cascaded->cascaded);
+    CHECK(cascaded->result == "unloaded");
+    CHECK(report.next_state.count("xfs") == 0);
+}
+
+TEST_CASE("a module whose settings cannot be saved is not unloaded")
+{
+    FakeKernel kernel;
+    kernel.load("lockd");
+    const auto options = at(1000, seconds(0));
+    const auto plan = plan_sweep(kernel.paths(), kernel.modules, on_demand({"lockd"}), {}, options);
+    bool removed = false;
+    SweepHooks hooks;
+    hooks.save_settings = [](const std::string&) { return std::string("No space left on device"); };
+    hooks.remove = [&](const std::string&) {
+        removed = true;
+        return RemoveResult{RemoveOutcome::removed, {}};
+    };
+    hooks.read_loaded = [&] { return kernel.modules; };
+    const auto report = execute_sweep(kernel.paths(), plan, on_demand({"lockd"}), options, hooks);
+    CHECK_FALSE(removed);
+    CHECK(report.failed);
+    CHECK(report.outcomes.front().result == "not saved");
+    CHECK(report.outcomes.front().reason == "No space left on device");
+}
+
+TEST_CASE("busy and gone are reported, not failures; a real failure is")
+{
+    FakeKernel kernel;
+    kernel.load("busy_one");
+    kernel.load("gone_one");
+    kernel.load("denied_one");
+    const auto records = on_demand({"busy_one", "gone_one", "denied_one"});
+    const auto options = at(1000, seconds(0));
+    const auto plan = plan_sweep(kernel.paths(), kernel.modules, records, {}, options);
+    SweepHooks hooks;
+    hooks.remove = [](const std::string& module) {
+        if (module == "busy_one")
+            return RemoveResult{RemoveOutcome::busy, {}};
+        if (module == "gone_one")
+            return RemoveResult{RemoveOutcome::gone, {}};
+        return RemoveResult{RemoveOutcome::failed, "Operation not permitted"};
+    };
+    hooks.read_loaded = [&] { return kernel.modules; };
+    const auto report = execute_sweep(kernel.paths(), plan, records, options, hooks);
+    REQUIRE(report.outcomes.size() == 3);
+    CHECK(report.outcomes[0].result == "busy");
+    CHECK(report.outcomes[1].result == "gone");
+    CHECK(report.outcomes[2].result == "failed");
+    CHECK(report.failed);
+}
+
+TEST_CASE("a dry run removes nothing")
+{
+    FakeKernel kernel;
+    kernel.load("minix");
+    const auto options = at(1000, seconds(0));
+    const auto plan = plan_sweep(kernel.paths(), kernel.modules, on_demand({"minix"}), {}, options);
+    SweepHooks hooks;
+    hooks.dry_run = true;
+    hooks.remove = [](const std::string&) -> RemoveResult { FAIL("removed in a dry run"); return {}; };
+    hooks.read_loaded = [&] { return kernel.modules; };
+    const auto report = execute_sweep(kernel.paths(), plan, on_demand({"minix"}), options, hooks);
+    CHECK(report.outcomes.front().result == "would unload");
+}

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// kmod-reap: one sweep that unloads modules loaded on demand and left unused longer than the unload
+// delay (what "rmmod -a" from cron did with the kernel's autoclean flag), or the named modules now.
+#include "config.hpp"
+#include "duration.hpp"
+#include "error.hpp"
+#include "file_lock.hpp"
+#include "idle_state.hpp"
+#include "kmod_handles.hpp"
+#include "loaded_modules.hpp"
+#include "log.hpp"
+#include "module_pattern.hpp"
+#include "on_demand.hpp"
+#include "owned_file.hpp"
+#include "paths.hpp"
+#include "reaper.hpp"
+#include "request_name.hpp"
+#include "tool_main.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace kmodtools {
+namespace {
+
+struct Options {
+    std::vector<std::string> names;
+    bool all = false;
+    std::vector<std::string> keep;
+    std::string delay;
+    bool dry_run = false;
+    int verbose = 0;
+    bool quiet = false;
+    bool json = false;
+    bool wait = false;
+    bool syslog = false;
+};
+
+// delete_module() through libkmod, never waiting: a module in use is skipped, not waited for.
+class KernelRemover {
+public:
+    KernelRemover() : ctx_(kmod_new(nullptr, nullptr))
+    {
+        if (!ctx_)
+            throw Error::failure("cannot set up libkmod");
+    }
+    RemoveResult operator()(const std::string& name)
+    {
+        kmod_module* raw = nullptr;
+        if (const int err = kmod_module_new_from_name(ctx_.get(), name.c_str(), &raw); err < 0)
+            return {RemoveOutcome::failed, "cannot look up '" + name + "': " + errno_text(-err)};
+        KmodModule module(raw);
+        const int err = kmod_module_remove_module(module.get(), KMOD_REMOVE_NOWAIT);
+        if (err == 0)
+            return {RemoveOutcome::removed, {}};
+        if (err == -EBUSY || err == -EAGAIN)
+            return {RemoveOutcome::busy, {}};
+        if (err == -ENOENT)
+            return {RemoveOutcome::gone, {}};
+        return {RemoveOutcome::failed, "cannot unload '" + name + "': " + errno_text(-err) +
+                                           (err == -EPERM ? " (unloading modules needs CAP_SYS_MODULE)" : "")};
+    }
+
+private:
+    KmodContext ctx_;
+};
+
+// Records of modules no longer loaded, or of an earlier load of a module loaded again since by
+// other means, describe nothing: drop them so they cannot make a later load look on demand.
+void drop_stale_records(const Paths& paths, const std::map<std::string, OnDemandRecord>& records,
+                        const std::vector<LoadedModule>& loaded)
+{
+    std::map<std::string, const LoadedModule*> by_name;
+    for (const auto& module : loaded)
+        by_name[module.name] = &module;
+    for (const auto& [name, record] : records) {
+        const auto it = by_name.find(name);
+        if (it == by_name.end() || !record_matches(record, *it->second))
+            remove_on_demand_record(paths, name);
+    }
+}
+
+int run(int argc, char** argv)
+{
+    Options options;
+    CLI::App app{"Unload modules loaded on demand that stayed unused longer than the unload delay.", "kmod-reap"};
+    app.add_option("names", options.names, "Unload these modules now if they are idle, whatever their record or delay");
+    app.add_flag("--all", options.all, "Consider every loaded module, not only those loaded on demand");
+    app.add_option("--keep", options.keep, "Never unload modules matching PATTERN (repeatable)")
+        ->type_name("PATTERN");
+    app.add_option("--delay", options.delay, "Unload delay for this sweep (seconds, or with s/m/h); 0: every idle one")
+        ->type_name("DURATION");
+    app.add_flag("-n,--dry-run", options.dry_run, "Show what would be unloaded; change nothing");
+    app.add_flag("-v,--verbose", options.verbose, "Also say why each other module stays");
+    app.add_flag("-q,--quiet", options.quiet, "Print errors only");
+    app.add_flag("--json", options.json, "Print the outcome for every module as JSON");
+    app.add_flag("--wait", options.wait, "Wait for a running sweep to finish instead of leaving at once");
+    app.add_flag("-s,--syslog", options.syslog, "Log to syslog instead of standard error");
+    app.set_version_flag("--version", std::string(KMOD_TOOLS_VERSION));
+    parse_command_line(app, argc, argv);
+
+    log::setup("kmod-reap", options.syslog ? log::Target::syslog : log::Target::stderr_stream,
+               options.quiet ? log::Level::error : log::Level::notice);
+
+    for (const auto& name : options.names)
+        if (auto problem = request_name_problem(name); !problem.empty() || name.find(':') != std::string::npos)
+            throw Error::usage("bad module name " + quote_name(name) + ": " +
+                               (problem.empty() ? "a module name, not an alias" : problem));
+    for (const auto& pattern : options.keep)
+        if (auto problem = pattern_problem(pattern); !problem.empty())
+            throw Error::usage("bad --keep pattern " + quote_name(pattern) + ": " + problem);
+    if (!options.names.empty() && options.all)
+        throw Error::usage("--all goes without module names");
+
+    const auto paths = Paths::from_environment();
+    const auto config = load_config(paths);
+    SweepOptions sweep;
+    sweep.all = options.all;
+    sweep.named = options.names;
+    sweep.keep = config.keep;
+    sweep.keep.insert(sweep.keep.end(), options.keep.begin(), options.keep.end());
+    sweep.unload_delay = config.unload_delay;
+    if (!options.delay.empty()) {
+        std::string why;
+        const auto delay = parse_duration(options.delay, &why);
+        if (!delay)
+            throw Error::usage("bad --delay " + quote_name(options.delay) + ": " + why);
+        sweep.unload_delay = *delay;
+    }
+
+    // One sweep at a time: two would race on the idle clocks and on the same modules.
+    const auto runtime_dir = open_owned_directory(paths.runtime_dir(), 0755);
+    const auto lock = FileLock::acquire(runtime_dir.get(), "reap.lock", FileLock::Kind::exclusive,
+                                        options.wait ? FileLock::Wait::yes : FileLock::Wait::no,
+                                        paths.runtime_dir() / "reap.lock");
+    if (!lock) {
+        log::notice("a sweep is already running; leaving it to finish (--wait waits for it)");
+        return 0;
+    }
+
+    const auto loaded = read_loaded_modules(paths);
+    // Never act on state that cannot be trusted: rebuild it, and unload nothing this time.
+    bool trusted = true;
+    UntrustedRecords untrusted;
+    const auto records = read_on_demand_records(paths, &untrusted);
+    for (const auto& [file, why] : untrusted) {
+        log::warning(why + "; removing it, nothing is unloaded this sweep");
+        trusted = false;
+        if (!options.dry_run)
+            remove_record_file(paths, file);
+    }
+    IdleState previous;
+    try {
+        previous = read_idle_state(paths);
+    } catch (const Error& error) {
+        log::warning(std::string(error.what()) + "; rebuilding it, nothing is unloaded this sweep");
+        trusted = false;
+    }
+
+    sweep.now = boottime_seconds();
+    auto plan = plan_sweep(paths, loaded, records, previous, sweep);
+    if (!trusted)
+        for (auto& verdict : plan.verdicts)
+            if (verdict.action == Action::unload) {
+                verdict.action = Action::keep;
+                verdict.reason = "state rebuilt this sweep";
+            }
+
+    KernelRemover remover;
+    SweepHooks hooks;
+    // Where driver settings will be saved before an unload: nothing to save yet.
+    hooks.save_settings = [](const std::string&) { return std::string(); };
+    hooks.remove = [&remover](const std::string& module) { return remover(module); };
+    hooks.read_loaded = [&paths] { return read_loaded_modules(paths); };
+    hooks.dry_run = options.dry_run;
+    const auto report = execute_sweep(paths, plan, records, sweep, hooks);
+
+    bool named_failed = false;
+    if (!options.dry_run) {
+        write_idle_state(paths, report.next_state);
+        drop_stale_records(paths, records, read_loaded_modules(paths));
+    }
+
+    nlohmann::json json = nlohmann::json::array();
+    std::vector<std::string> unloaded;
+    std::set<std::string> loaded_names;
+    for (const auto& module : loaded)
+        loaded_names.insert(module.name);
+    for (const auto& name : options.names) {
+        if (loaded_names.count(normalize_module_name(name)) == 0) {
+            log::error("module " + quote_name(name) + " is not loaded");
+            named_failed = true;
+        }
+    }
+    for (const auto& outcome : report.outcomes) {
+        if (options.json)
+            json.push_back({{"module", outcome.module},
+                            {"result", outcome.result},
+                            {"reason", outcome.reason},
+                            {"cascaded", outcome.cascaded}});
+        if (outcome.result == "unloaded" || outcome.result == "would unload") {
+            unloaded.push_back(outcome.module);
+            log::notice(outcome.result + " " + outcome.module + " (" + outcome.reason + ")");
+        } else if (outcome.result == "failed" || outcome.result == "not saved") {
+            log::error("not unloading " + outcome.module + ": " + outcome.reason);
+        } else if (outcome.result == "busy" || outcome.result == "gone") {
+            log::notice("skipped " + outcome.module + ": " + outcome.reason);
+        } else if (options.verbose > 0 && !options.json) {
+            std::cout << outcome.module << ": " << outcome.reason << "\n";
+        }
+        const bool was_named = std::any_of(options.names.begin(), options.names.end(), [&](const std::string& n) {
+            return normalize_module_name(n) == outcome.module;
+        });
+        if (was_named && outcome.result != "unloaded" && outcome.result != "would unload") {
+            if (outcome.result == "kept")
+                log::error("not unloading " + outcome.module + ": " + outcome.reason);
+            named_failed = true;
+        }
+    }
+    if (options.json)
+        std::cout << json.dump(2) << "\n";
+    else if (!options.quiet && unloaded.empty() && options.verbose > 0)
+        std::cout << "nothing to unload\n";
+    return report.failed || named_failed ? 1 : 0;
+}
+
+} // namespace
+} // namespace kmodtools
+
+int main(int argc, char** argv) { return kmodtools::tool_main("kmod-reap", argc, argv, kmodtools::run); }
