@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "fake_root.hpp"
 #include "on_demand.hpp"
+#include "settings.hpp"
 
 #include <sys/wait.h>
 
@@ -17,7 +18,7 @@ using kmodtools::testing::FakeRoot;
 namespace {
 OnDemandRecord sample(const std::string& module, std::int64_t when = 1700000000)
 {
-    return {module, "fs-" + module, Requester::kernel, when, 42, "0xffffffffc0a2e000"};
+    return {module, "fs-" + module, Requester::kernel, when, 42, "0xffffffffc0a2e000", std::nullopt};
 }
 } // namespace
 
@@ -25,7 +26,7 @@ TEST_CASE("records round-trip through their file")
 {
     FakeRoot root;
     write_on_demand_record(root.paths(), sample("xfs"));
-    write_on_demand_record(root.paths(), {"libcrc32c", "xfs", Requester::user, 1, 2, ""});
+    write_on_demand_record(root.paths(), {"libcrc32c", "xfs", Requester::user, 1, 2, "", Parameters{{"debug", "0"}}});
     const auto records = read_on_demand_records(root.paths());
     REQUIRE(records.size() == 2);
     const auto& xfs = records.at("xfs");
@@ -35,6 +36,8 @@ TEST_CASE("records round-trip through their file")
     CHECK(xfs.loaded_at_boottime == 42);
     CHECK(xfs.instance == "0xffffffffc0a2e000");
     CHECK(records.at("libcrc32c").requester == Requester::user);
+    CHECK(records.at("libcrc32c").parameters_at_load == Parameters{{"debug", "0"}});
+    CHECK_FALSE(xfs.parameters_at_load.has_value());
 
     remove_on_demand_record(root.paths(), "xfs");
     remove_on_demand_record(root.paths(), "never-recorded");

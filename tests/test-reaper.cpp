@@ -52,7 +52,7 @@ std::map<std::string, OnDemandRecord> on_demand(std::initializer_list<const char
 {
     std::map<std::string, OnDemandRecord> records;
     for (const char* name : names)
-        records[name] = {name, name, Requester::kernel, 0, 0, "0xffffffffc0000000"};
+        records[name] = {name, name, Requester::kernel, 0, 0, "0xffffffffc0000000", std::nullopt};
     return records;
 }
 

@@ -15,12 +15,14 @@
 #include "paths.hpp"
 #include "reaper.hpp"
 #include "request_name.hpp"
+#include "settings.hpp"
 #include "tool_main.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <iostream>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,7 +41,92 @@ struct Options {
     bool json = false;
     bool wait = false;
     bool syslog = false;
+    bool list_settings = false;
+    bool forget_settings = false;
 };
+
+// Saves what a module's writable parameters hold now that differs from their load-time values,
+// before it goes. Returns why it could not: then the module stays.
+std::string save_before_unload(const Paths& paths, const std::string& module,
+                               const std::map<std::string, OnDemandRecord>& records)
+{
+    try {
+        const auto current = read_writable_parameters(paths, module);
+        std::optional<Parameters> at_load;
+        if (const auto record = records.find(module); record != records.end())
+            at_load = record->second.parameters_at_load;
+        std::optional<Parameters> previous;
+        try {
+            previous = load_settings(paths, module);
+        } catch (const Error& error) {
+            log::warning(std::string(error.what()) + "; replacing it");
+        }
+        auto to_save = settings_to_save(current, at_load, previous);
+        for (auto it = to_save.begin(); it != to_save.end();) {
+            if (auto problem = unpassable_value_problem(it->second); !problem.empty()) {
+                log::warning("not saving parameter " + it->first + " of " + module + ": the value " + problem);
+                it = to_save.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        if (!to_save.empty())
+            save_settings(paths, module, to_save);
+    } catch (const Error& error) {
+        return std::string("cannot save its settings: ") + error.what();
+    }
+    return {};
+}
+
+int manage_settings(const Paths& paths, const Options& options)
+{
+    if (options.forget_settings) {
+        if (options.names.empty())
+            throw Error::usage("--forget-settings needs module names");
+        bool all_found = true;
+        for (const auto& name : options.names) {
+            if (forget_settings(paths, normalize_module_name(name))) {
+                log::notice("forgot the saved settings of " + normalize_module_name(name));
+            } else {
+                log::error("no saved settings for " + quote_name(name));
+                all_found = false;
+            }
+        }
+        return all_found ? 0 : 1;
+    }
+    nlohmann::json json = nlohmann::json::object();
+    int status = 0;
+    auto modules = options.names.empty() ? modules_with_settings(paths) : options.names;
+    for (auto& module : modules) {
+        module = normalize_module_name(module);
+        std::optional<Parameters> saved;
+        try {
+            saved = load_settings(paths, module);
+        } catch (const Error& error) {
+            log::error(error.what());
+            status = 1;
+            continue;
+        }
+        if (!saved) {
+            if (!options.names.empty()) {
+                log::error("no saved settings for " + quote_name(module));
+                status = 1;
+            }
+            continue;
+        }
+        if (options.json) {
+            json[module] = *saved;
+            continue;
+        }
+        std::cout << module << ":";
+        for (const auto& [name, value] : *saved)
+            std::cout << " " << format_option(name, value);
+        std::cout << "\n";
+    }
+    if (options.json)
+        std::cout << json.dump(2) << "\n";
+    return status;
+}
 
 // delete_module() through libkmod, never waiting: a module in use is skipped, not waited for.
 class KernelRemover {
@@ -101,6 +188,11 @@ int run(int argc, char** argv)
     app.add_flag("--json", options.json, "Print the outcome for every module as JSON");
     app.add_flag("--wait", options.wait, "Wait for a running sweep to finish instead of leaving at once");
     app.add_flag("-s,--syslog", options.syslog, "Log to syslog instead of standard error");
+    auto* list_option = app.add_flag("--list-settings", options.list_settings,
+                                     "Print the saved settings (of the named modules, or all); unload nothing");
+    app.add_flag("--forget-settings", options.forget_settings,
+                 "Forget the saved settings of the named modules; unload nothing")
+        ->excludes(list_option);
     app.set_version_flag("--version", std::string(KMOD_TOOLS_VERSION));
     parse_command_line(app, argc, argv);
 
@@ -118,6 +210,8 @@ int run(int argc, char** argv)
         throw Error::usage("--all goes without module names");
 
     const auto paths = Paths::from_environment();
+    if (options.list_settings || options.forget_settings)
+        return manage_settings(paths, options);
     const auto config = load_config(paths);
     SweepOptions sweep;
     sweep.all = options.all;
@@ -147,7 +241,12 @@ int run(int argc, char** argv)
     // Never act on state that cannot be trusted: rebuild it, and unload nothing this time.
     bool trusted = true;
     UntrustedRecords untrusted;
-    const auto records = read_on_demand_records(paths, &untrusted);
+    const auto all_records = read_on_demand_records(paths, &untrusted);
+    // A record of an earlier load of a module now loaded again by other means says nothing about it.
+    std::map<std::string, OnDemandRecord> records;
+    for (const auto& module : loaded)
+        if (const auto it = all_records.find(module.name); it != all_records.end() && record_matches(it->second, module))
+            records.emplace(*it);
     for (const auto& [file, why] : untrusted) {
         log::warning(why + "; removing it, nothing is unloaded this sweep");
         trusted = false;
@@ -173,8 +272,10 @@ int run(int argc, char** argv)
 
     KernelRemover remover;
     SweepHooks hooks;
-    // Where driver settings will be saved before an unload: nothing to save yet.
-    hooks.save_settings = [](const std::string&) { return std::string(); };
+    // A dry run saves nothing: it would leave settings behind for modules that stay loaded.
+    hooks.save_settings = [&](const std::string& module) {
+        return options.dry_run ? std::string() : save_before_unload(paths, module, records);
+    };
     hooks.remove = [&remover](const std::string& module) { return remover(module); };
     hooks.read_loaded = [&paths] { return read_loaded_modules(paths); };
     hooks.dry_run = options.dry_run;
@@ -183,7 +284,7 @@ int run(int argc, char** argv)
     bool named_failed = false;
     if (!options.dry_run) {
         write_idle_state(paths, report.next_state);
-        drop_stale_records(paths, records, read_loaded_modules(paths));
+        drop_stale_records(paths, all_records, read_loaded_modules(paths));
     }
 
     nlohmann::json json = nlohmann::json::array();

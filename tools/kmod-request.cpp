@@ -11,6 +11,7 @@
 #include "policy.hpp"
 #include "request_name.hpp"
 #include "requester.hpp"
+#include "settings.hpp"
 #include "tool_main.hpp"
 
 #include <unistd.h>
@@ -20,7 +21,9 @@
 
 #include <ctime>
 #include <iostream>
+#include <algorithm>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +40,7 @@ struct Options {
     bool show_depends = false;
     bool explain = false;
     bool json = false;
+    bool no_restore = false;
     std::string dirname;
     std::string kernel_version;
 };
@@ -101,11 +105,47 @@ void record_inserted(const Paths& paths, const std::string& requested, Requester
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     const auto boottime = boottime_seconds();
     for (const auto& module : inserted) {
-        OnDemandRecord record{module, requested, requester, now, boottime, {}};
+        OnDemandRecord record{module, requested, requester, now, boottime, {}, std::nullopt};
         if (auto it = addresses.find(module); it != addresses.end())
             record.instance = it->second;
+        // What the parameters were right after loading, so kmod-reap can tell what was changed since.
+        try {
+            record.parameters_at_load = read_writable_parameters(paths, module);
+        } catch (const Error& error) {
+            log::debug(error.what());
+        }
         write_on_demand_record(paths, record);
     }
+}
+
+// The saved settings of `module` as load-time options; what cannot be trusted or passed is dropped
+// with a warning, and the module loads all the same.
+std::string saved_options(const Paths& paths, const std::string& module, const std::vector<std::string>& declared)
+{
+    std::optional<Parameters> saved;
+    try {
+        saved = load_settings(paths, module);
+    } catch (const Error& error) {
+        log::warning(std::string(error.what()) + "; loading " + module + " without saved settings");
+        return {};
+    }
+    if (!saved)
+        return {};
+    std::string options;
+    for (const auto& [parameter, value] : *saved) {
+        if (std::find(declared.begin(), declared.end(), parameter) == declared.end()) {
+            log::warning("dropping saved setting " + parameter + " of " + module + ": the module has no such parameter");
+            continue;
+        }
+        if (auto problem = unpassable_value_problem(value); !problem.empty()) {
+            log::warning("dropping saved setting " + parameter + " of " + module + ": the value " + problem);
+            continue;
+        }
+        options += (options.empty() ? "" : " ") + format_option(parameter, value);
+    }
+    if (!options.empty())
+        log::info(module + ": restoring " + options);
+    return options;
 }
 
 void explain(ModuleLoader& loader, const Config& config, const std::string& name, nlohmann::json* json)
@@ -162,6 +202,7 @@ int run(int argc, char** argv)
                  "Print what would be loaded, as modprobe --show-depends does");
     app.add_flag("--explain", options.explain, "Print what each name resolves to and what the policy says");
     app.add_flag("--json", options.json, "Print a JSON array with one result object per name");
+    app.add_flag("--no-restore", options.no_restore, "Do not restore settings saved by kmod-reap");
     app.add_option("-d,--dirname", options.dirname, "Root of the module tree (DIR/lib/modules/VERSION)");
     app.add_option("-S,--set-version", options.kernel_version, "Kernel version of the module tree");
     app.set_version_flag("--version", std::string(KMOD_TOOLS_VERSION));
@@ -201,7 +242,19 @@ int run(int argc, char** argv)
     if (options.json && options.show_depends)
         throw Error::usage("--json does not go with --show-depends, whose format is modprobe's");
 
-    const auto names = expand_names(options.names);
+    // As modprobe: PARAM=VALUE words after a name are load-time options for that name.
+    std::vector<std::string> names;
+    std::map<std::string, std::string> command_line_options;
+    for (const auto& word : expand_names(options.names)) {
+        if (word.find('=') == std::string::npos || word.front() == '=') {
+            names.push_back(word);
+            continue;
+        }
+        if (names.empty())
+            throw Error::usage("option " + quote_name(word) + " comes before any module name");
+        auto& line = command_line_options[names.back()];
+        line += (line.empty() ? "" : " ") + word;
+    }
     if (names.empty())
         throw Error::usage("no module name given (see --help)");
     // Every name is checked before anything is loaded, so one bad name in a batch loads nothing.
@@ -241,6 +294,24 @@ int run(int argc, char** argv)
         return 0;
     }
 
+    // Settings kmod-reap saved when it unloaded a module come back as its load-time options.
+    std::set<std::string> with_settings;
+    if (!options.no_restore) {
+        try {
+            const auto modules = modules_with_settings(paths);
+            with_settings.insert(modules.begin(), modules.end());
+        } catch (const Error& error) {
+            log::warning(std::string(error.what()) + "; not restoring settings");
+        }
+    }
+    ExtraOptions extra;
+    if (!with_settings.empty()) {
+        extra.has_saved = [&](const std::string& module) { return with_settings.count(module) != 0; };
+        extra.saved = [&](const std::string& module, const std::vector<std::string>& declared) {
+            return saved_options(paths, module, declared);
+        };
+    }
+
     ExitStatus status = ExitStatus::ok;
     for (const auto& name : names) {
         nlohmann::json result = {{"name", name}, {"requester", std::string(to_string(requester))}};
@@ -260,7 +331,8 @@ int run(int argc, char** argv)
             }
         }
 
-        const auto loaded = loader.load(name, options.dry_run);
+        extra.command_line = command_line_options[name];
+        const auto loaded = loader.load(name, options.dry_run, extra);
         result.update({{"modules", loaded.modules}, {"inserted", loaded.inserted},
                        {"status", std::string(to_string(loaded.status))}, {"error", nullptr}});
         if (loaded.status == LoadStatus::failed) {

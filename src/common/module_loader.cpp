@@ -147,7 +147,64 @@ std::vector<ResolvedModule> ModuleLoader::resolve(std::string_view name)
     return resolved;
 }
 
-LoadResult ModuleLoader::load(std::string_view name, bool dry_run)
+namespace {
+
+// The parameters a module file declares (modinfo's parm lines are "NAME:DESCRIPTION").
+std::vector<std::string> declared_parameters(kmod_module* module)
+{
+    std::vector<std::string> names;
+    kmod_list* raw = nullptr;
+    if (kmod_module_get_info(module, &raw) < 0)
+        return names;
+    KmodInfoList info(raw);
+    for (kmod_list* it = info.get(); it != nullptr; it = kmod_list_next(info.get(), it)) {
+        if (std::string_view(kmod_module_info_get_key(it)) != "parm")
+            continue;
+        const std::string_view value = kmod_module_info_get_value(it);
+        names.emplace_back(value.substr(0, value.find(':')));
+    }
+    return names;
+}
+
+std::string join_options(const std::string& first, const std::string& second)
+{
+    if (first.empty() || second.empty())
+        return first + second;
+    return first + " " + second;
+}
+
+} // namespace
+
+int ModuleLoader::probe(kmod_module* module, bool dry_run, const std::string& options, LoadResult& result)
+{
+    std::vector<Announcement> announced;
+    announcements = &announced;
+    // As modprobe: the blacklist applies to aliases only; a dry run announces without inserting.
+    unsigned flags = KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY;
+    if (dry_run)
+        flags |= KMOD_PROBE_DRY_RUN;
+    const int err = kmod_module_probe_insert_module(module, flags, options.empty() ? nullptr : options.c_str(),
+                                                    nullptr, nullptr, collect_announcement);
+    announcements = nullptr;
+
+    // What went in is what was announced and is in the kernel now. A concurrent loader of the same
+    // module (the kernel runs many helpers at once) makes the kernel answer EEXIST, which libkmod
+    // hides; such a module was loaded on demand either way.
+    for (const auto& announcement : announced)
+        if (dry_run || is_in_kernel(announcement.module.get()))
+            result.inserted.emplace_back(kmod_module_get_name(announcement.module.get()));
+    if (err < 0) {
+        // libkmod stops at the first required module that fails: the last one announced.
+        const std::string failed =
+            announced.empty() ? kmod_module_get_name(module) : kmod_module_get_name(announced.back().module.get());
+        result.status = LoadStatus::failed;
+        result.errnum = -err;
+        result.error = "could not insert '" + failed + "': " + insert_error_text(paths_, -err);
+    }
+    return err;
+}
+
+LoadResult ModuleLoader::load(std::string_view name, bool dry_run, const ExtraOptions& extra)
 {
     LoadResult result;
     const auto list = lookup(name);
@@ -161,37 +218,40 @@ LoadResult ModuleLoader::load(std::string_view name, bool dry_run)
     bool any_blacklisted = false;
     for (kmod_list* it = list.get(); it != nullptr; it = kmod_list_next(list.get(), it)) {
         KmodModule module(kmod_module_get_module(it));
-        result.modules.emplace_back(kmod_module_get_name(module.get()));
+        const std::string module_name = kmod_module_get_name(module.get());
+        result.modules.push_back(module_name);
 
-        std::vector<Announcement> announced;
-        announcements = &announced;
-        // As modprobe: the blacklist applies to aliases only; a dry run announces without inserting.
-        unsigned flags = KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY;
-        if (dry_run)
-            flags |= KMOD_PROBE_DRY_RUN;
-        const int err =
-            kmod_module_probe_insert_module(module.get(), flags, nullptr, nullptr, nullptr, collect_announcement);
-        announcements = nullptr;
-
-        // What went in is what was announced and is in the kernel now. A concurrent loader of the same
-        // module (the kernel runs many helpers at once) makes the kernel answer EEXIST, which libkmod
-        // hides; such a module was loaded on demand either way.
-        for (const auto& announcement : announced) {
-            if (dry_run || is_in_kernel(announcement.module.get()))
-                result.inserted.emplace_back(kmod_module_get_name(announcement.module.get()));
+        // libkmod gives extra options to the requested module only. Dependencies with saved
+        // settings are therefore loaded first, each with its own; the probe then finds them in.
+        std::string own_saved;
+        if (extra.has_saved && extra.saved) {
+            std::vector<Announcement> plan;
+            announcements = &plan;
+            kmod_module_probe_insert_module(module.get(), KMOD_PROBE_DRY_RUN | KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY,
+                                            nullptr, nullptr, nullptr, collect_announcement);
+            announcements = nullptr;
+            for (const auto& step : plan) {
+                const std::string step_name = kmod_module_get_name(step.module.get());
+                if (step.install || !extra.has_saved(step_name))
+                    continue;
+                const auto saved = extra.saved(step_name, declared_parameters(step.module.get()));
+                if (step_name == module_name) {
+                    own_saved = saved;
+                    continue;
+                }
+                if (saved.empty())
+                    continue;
+                if (probe(step.module.get(), dry_run, saved, result) < 0)
+                    return result;
+            }
         }
-        if (err < 0) {
-            // libkmod stops at the first required module that fails: the last one announced.
-            const std::string failed = announced.empty() ? result.modules.back()
-                                                         : kmod_module_get_name(announced.back().module.get());
-            result.status = LoadStatus::failed;
-            result.errnum = -err;
-            result.error = "could not insert '" + failed + "': " + insert_error_text(paths_, -err);
+
+        const int err = probe(module.get(), dry_run, join_options(own_saved, extra.command_line), result);
+        if (err < 0)
             return result;
-        }
         if (err == KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY)
             any_blacklisted = true;
-        else if (announced.empty() && kmod_module_get_initstate(module.get()) == KMOD_MODULE_BUILTIN)
+        else if (kmod_module_get_initstate(module.get()) == KMOD_MODULE_BUILTIN)
             any_builtin = true;
     }
     if (!result.inserted.empty())

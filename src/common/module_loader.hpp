@@ -6,6 +6,7 @@
 #include "paths.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,15 @@ struct LoadResult {
 
 std::string_view to_string(LoadStatus status);
 
+// Load-time options beyond modprobe.d's for the modules of one request.
+struct ExtraOptions {
+    std::string command_line; // for the requested module(s): given after the name on the command line
+    // Saved settings: whether `module` has any (cheap; asked for every module about to be inserted),
+    // and its options given the parameters the module file declares. Unset: nothing to restore.
+    std::function<bool(const std::string& module)> has_saved;
+    std::function<std::string(const std::string& module, const std::vector<std::string>& declared)> saved;
+};
+
 class ModuleLoader {
 public:
     // `modules_dir` is /lib/modules/RELEASE (or another tree for plans); `paths` roots modprobe.d.
@@ -51,8 +61,9 @@ public:
     std::vector<ResolvedModule> resolve(std::string_view name);
 
     // Loads `name` with its dependencies, soft dependencies and install commands, as modprobe would.
+    // `extra` options come after modprobe.d's, so they win: saved settings, then the command line.
     // Failures are reported in the result, not thrown.
-    LoadResult load(std::string_view name, bool dry_run);
+    LoadResult load(std::string_view name, bool dry_run, const ExtraOptions& extra = {});
 
     // What `modprobe --show-depends NAME` prints: "insmod PATH OPTIONS", "builtin NAME", "install CMD".
     // Throws Error when nothing matches.
@@ -60,6 +71,8 @@ public:
 
 private:
     KmodModuleList lookup(std::string_view name);
+    // Probes one module (with its dependencies), collecting what was announced and what went in.
+    int probe(kmod_module* module, bool dry_run, const std::string& options, LoadResult& result);
 
     const Paths& paths_;
     std::filesystem::path modules_dir_;

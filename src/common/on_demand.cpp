@@ -52,7 +52,7 @@ std::int64_t boottime_seconds()
 
 std::string serialize(const OnDemandRecord& record)
 {
-    const nlohmann::json json = {
+    nlohmann::json json = {
         {"module", record.module},
         {"requested", record.requested_name},
         {"requester", std::string(to_string(record.requester))},
@@ -60,6 +60,8 @@ std::string serialize(const OnDemandRecord& record)
         {"loaded_at_boottime", record.loaded_at_boottime},
         {"instance", record.instance},
     };
+    if (record.parameters_at_load)
+        json["parameters_at_load"] = *record.parameters_at_load;
     return json.dump(2) + "\n";
 }
 
@@ -88,6 +90,8 @@ OnDemandRecord parse_on_demand_record(std::string_view text, const std::string& 
         record.loaded_at = json.at("loaded_at").get<std::int64_t>();
         record.loaded_at_boottime = json.at("loaded_at_boottime").get<std::int64_t>();
         record.instance = json.at("instance").get<std::string>();
+        if (json.contains("parameters_at_load"))
+            record.parameters_at_load = json.at("parameters_at_load").get<std::map<std::string, std::string>>();
     } catch (const nlohmann::json::exception& error) {
         throw corrupt(std::string("missing or mistyped field (") + error.what() + ")");
     }
