@@ -19,9 +19,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <ctime>
 #include <iostream>
-#include <algorithm>
 #include <optional>
 #include <set>
 #include <string>
@@ -96,8 +96,32 @@ std::map<std::string, std::string> load_addresses(const Paths& paths)
     return addresses;
 }
 
+// Parameters given explicitly at load time (command line, restored settings), per module: they are
+// left out of the load-time snapshot, so kmod-reap always saves them, like any changed value.
+using ExplicitParameters = std::map<std::string, std::set<std::string>>;
+
+void note_explicit(ExplicitParameters& explicit_parameters, const std::string& module, std::string_view options)
+{
+    while (!options.empty()) {
+        const auto start = options.find_first_not_of(' ');
+        if (start == std::string_view::npos)
+            break;
+        options.remove_prefix(start);
+        const auto equals = options.find('=');
+        if (equals == std::string_view::npos)
+            break;
+        explicit_parameters[module].insert(normalize_module_name(options.substr(0, equals)));
+        // Skip the value, quoted or not.
+        std::size_t end = equals + 1;
+        if (end < options.size() && options[end] == '"')
+            end = options.find('"', end + 1);
+        end = options.find(' ', end == std::string_view::npos ? options.size() : end);
+        options.remove_prefix(end == std::string_view::npos ? options.size() : end);
+    }
+}
+
 void record_inserted(const Paths& paths, const std::string& requested, Requester requester,
-                     const std::vector<std::string>& inserted)
+                     const std::vector<std::string>& inserted, const ExplicitParameters& explicit_parameters)
 {
     if (inserted.empty())
         return;
@@ -111,6 +135,9 @@ void record_inserted(const Paths& paths, const std::string& requested, Requester
         // What the parameters were right after loading, so kmod-reap can tell what was changed since.
         try {
             record.parameters_at_load = read_writable_parameters(paths, module);
+            if (const auto it = explicit_parameters.find(module); it != explicit_parameters.end())
+                for (const auto& parameter : it->second)
+                    record.parameters_at_load->erase(parameter);
         } catch (const Error& error) {
             log::debug(error.what());
         }
@@ -120,7 +147,8 @@ void record_inserted(const Paths& paths, const std::string& requested, Requester
 
 // The saved settings of `module` as load-time options; what cannot be trusted or passed is dropped
 // with a warning, and the module loads all the same.
-std::string saved_options(const Paths& paths, const std::string& module, const std::vector<std::string>& declared)
+std::string saved_options(const Paths& paths, const std::string& module,
+                          const std::function<bool(const std::string&)>& declares, ExplicitParameters& restored)
 {
     std::optional<Parameters> saved;
     try {
@@ -133,7 +161,7 @@ std::string saved_options(const Paths& paths, const std::string& module, const s
         return {};
     std::string options;
     for (const auto& [parameter, value] : *saved) {
-        if (std::find(declared.begin(), declared.end(), parameter) == declared.end()) {
+        if (!declares(parameter)) {
             log::warning("dropping saved setting " + parameter + " of " + module + ": the module has no such parameter");
             continue;
         }
@@ -145,6 +173,7 @@ std::string saved_options(const Paths& paths, const std::string& module, const s
     }
     if (!options.empty())
         log::info(module + ": restoring " + options);
+    note_explicit(restored, module, options);
     return options;
 }
 
@@ -304,11 +333,12 @@ int run(int argc, char** argv)
             log::warning(std::string(error.what()) + "; not restoring settings");
         }
     }
+    ExplicitParameters explicit_parameters;
     ExtraOptions extra;
     if (!with_settings.empty()) {
         extra.has_saved = [&](const std::string& module) { return with_settings.count(module) != 0; };
-        extra.saved = [&](const std::string& module, const std::vector<std::string>& declared) {
-            return saved_options(paths, module, declared);
+        extra.saved = [&](const std::string& module, const std::function<bool(const std::string&)>& declares) {
+            return saved_options(paths, module, declares, explicit_parameters);
         };
     }
 
@@ -353,7 +383,9 @@ int run(int argc, char** argv)
                 log::info(name + ": " + std::string(to_string(loaded.status)));
             // Dependencies inserted before a failure stay loaded: record them too, so they can go.
             try {
-                record_inserted(paths, name, requester, loaded.inserted);
+                for (const auto& module : loaded.modules)
+                    note_explicit(explicit_parameters, module, extra.command_line);
+                record_inserted(paths, name, requester, loaded.inserted, explicit_parameters);
             } catch (const Error& error) {
                 // The modules stay loaded, unrecorded: kmod-reap will leave them alone, the safe side.
                 log::error("loaded " + join(loaded.inserted) + " for " + quote_name(name) +

@@ -5,6 +5,7 @@
 #include "error.hpp"
 #include "kernel_knobs.hpp"
 #include "log.hpp"
+#include "text_file.hpp"
 
 #include <cerrno>
 #include <cstdarg>
@@ -149,21 +150,35 @@ std::vector<ResolvedModule> ModuleLoader::resolve(std::string_view name)
 
 namespace {
 
-// The parameters a module file declares (modinfo's parm lines are "NAME:DESCRIPTION").
-std::vector<std::string> declared_parameters(kmod_module* module)
+// Whether a module file declares parameter `name`. modinfo's parm and parmtype lines name most
+// parameters, but not those declared with module_param_call() and no description (lockd's
+// nlm_timeout); their names are still in the file as NUL-terminated strings, which an uncompressed
+// file shows. In a compressed file they cannot be seen, so such a name is given the benefit of the
+// doubt: the kernel ignores an unknown parameter with a log line, it does not fail the load.
+bool declares_parameter(kmod_module* module, const std::string& name)
 {
-    std::vector<std::string> names;
     kmod_list* raw = nullptr;
-    if (kmod_module_get_info(module, &raw) < 0)
-        return names;
-    KmodInfoList info(raw);
-    for (kmod_list* it = info.get(); it != nullptr; it = kmod_list_next(info.get(), it)) {
-        if (std::string_view(kmod_module_info_get_key(it)) != "parm")
-            continue;
-        const std::string_view value = kmod_module_info_get_value(it);
-        names.emplace_back(value.substr(0, value.find(':')));
+    if (kmod_module_get_info(module, &raw) >= 0) {
+        KmodInfoList info(raw);
+        for (kmod_list* it = info.get(); it != nullptr; it = kmod_list_next(info.get(), it)) {
+            const std::string_view key = kmod_module_info_get_key(it);
+            const std::string_view value = kmod_module_info_get_value(it);
+            if ((key == "parm" || key == "parmtype") && value.substr(0, value.find(':')) == name)
+                return true;
+        }
     }
-    return names;
+    const char* path = kmod_module_get_path(module);
+    if (path == nullptr)
+        return false;
+    const std::string_view file_name = path;
+    if (file_name.size() < 3 || file_name.substr(file_name.size() - 3) != ".ko")
+        return true;
+    try {
+        const std::string content = read_text_file(path);
+        return content.find(std::string(1, '\0') + name + std::string(1, '\0')) != std::string::npos;
+    } catch (const Error&) {
+        return true;
+    }
 }
 
 std::string join_options(const std::string& first, const std::string& second)
@@ -234,7 +249,11 @@ LoadResult ModuleLoader::load(std::string_view name, bool dry_run, const ExtraOp
                 const std::string step_name = kmod_module_get_name(step.module.get());
                 if (step.install || !extra.has_saved(step_name))
                     continue;
-                const auto saved = extra.saved(step_name, declared_parameters(step.module.get()));
+                kmod_module* step_module = step.module.get();
+                const auto saved = extra.saved(
+                    step_name, [step_module](const std::string& parameter) {
+                        return declares_parameter(step_module, parameter);
+                    });
                 if (step_name == module_name) {
                     own_saved = saved;
                     continue;

@@ -45,9 +45,10 @@ std::string_view to_string(LoadStatus status);
 struct ExtraOptions {
     std::string command_line; // for the requested module(s): given after the name on the command line
     // Saved settings: whether `module` has any (cheap; asked for every module about to be inserted),
-    // and its options given the parameters the module file declares. Unset: nothing to restore.
+    // and its options, given a test of whether the module file declares a parameter. Unset: none.
     std::function<bool(const std::string& module)> has_saved;
-    std::function<std::string(const std::string& module, const std::vector<std::string>& declared)> saved;
+    std::function<std::string(const std::string& module, const std::function<bool(const std::string&)>& declares)>
+        saved;
 };
 
 class ModuleLoader {
