@@ -16,7 +16,7 @@ TEST_CASE("no configuration at all means defaults")
     const auto config = load_config(root.paths());
     CHECK(config.unload_delay == default_unload_delay);
     CHECK(config.unload_delay_origin.describe() == "built-in default");
-    CHECK(config.keep.empty());
+    CHECK(config.keep == std::vector<std::string>{"brd", "zram"});
 }
 
 TEST_CASE("keys, comments, blank lines and spacing")
@@ -27,11 +27,13 @@ TEST_CASE("keys, comments, blank lines and spacing")
                       "\n"
                       "   # indented comment\n"
                       "unload_delay=5m\n"
+                      "keep =\n"
                       "keep = dm_* raid?\n"
                       "\tkeep\t=\tlockd\t\r\n",
                       "/etc/kmod-tools/kmod-tools.conf");
     CHECK(config.unload_delay == seconds(300));
     CHECK(config.unload_delay_origin.describe() == "/etc/kmod-tools/kmod-tools.conf:4");
+    // The built-in keep list was cleared by the empty "keep =" on line 5.
     CHECK(config.keep == std::vector<std::string>{"dm_*", "raid?", "lockd"});
 }
 
@@ -74,7 +76,7 @@ TEST_CASE("layers: main file, drop-ins in lexical order, then the runtime layer"
     CHECK(config.unload_delay == seconds(20));
     CHECK(config.unload_delay_origin.describe() ==
           (root / "/etc/kmod-tools/kmod-tools.conf.d/20-b.conf").string() + ":1");
-    CHECK(config.keep == std::vector<std::string>{"a", "a2", "b"});
+    CHECK(config.keep == std::vector<std::string>{"brd", "zram", "a", "a2", "b"});
 
     root.mkdir("/run/kmod-tools");
     root.write("/run/kmod-tools/runtime.conf", "unload_delay = 30\n");

@@ -48,11 +48,12 @@ struct FakeKernel : FakeRoot {
     }
 };
 
-std::map<std::string, OnDemandRecord> on_demand(std::initializer_list<const char*> names)
+// Records as kmod-request writes them right after loading: naming this load of each module.
+std::map<std::string, OnDemandRecord> on_demand(const FakeKernel& kernel, std::initializer_list<const char*> names)
 {
     std::map<std::string, OnDemandRecord> records;
     for (const char* name : names)
-        records[name] = {name, name, Requester::kernel, 0, 0, "0xffffffffc0000000", std::nullopt};
+        records[name] = {name, name, Requester::kernel, 0, 0, module_instance(kernel.paths(), name), std::nullopt};
     return records;
 }
 
@@ -76,7 +77,7 @@ TEST_CASE("the idle clock starts at the first idle sighting and expires after th
 {
     FakeKernel kernel;
     kernel.load("minix");
-    const auto records = on_demand({"minix"});
+    const auto records = on_demand(kernel, {"minix"});
 
     auto plan = plan_sweep(kernel.paths(), kernel.modules, records, {}, at(1000));
     CHECK(verdict_of(plan, "minix").action == Action::keep);
@@ -97,12 +98,12 @@ TEST_CASE("use resets the idle clock")
 {
     FakeKernel kernel;
     kernel.load("minix");
-    const auto records = on_demand({"minix"});
+    const auto records = on_demand(kernel, {"minix"});
     auto plan = plan_sweep(kernel.paths(), kernel.modules, records, {}, at(1000));
 
     kernel.get("minix").refcount = 1; // mounted
     plan = plan_sweep(kernel.paths(), kernel.modules, records, plan.next_state, at(1100));
-    CHECK(verdict_of(plan, "minix").reason == "in use (1 references)");
+    CHECK(verdict_of(plan, "minix").reason == "in use (1 reference)");
     CHECK(plan.next_state.count("minix") == 0);
 
     kernel.get("minix").refcount = 0; // unmounted
@@ -114,23 +115,39 @@ TEST_CASE("use resets the idle clock")
 TEST_CASE("a reload of the module starts a new clock, and a clock from the future is not trusted")
 {
     FakeKernel kernel;
-    kernel.load("minix", 0, {}, "0xffffffffc0001000");
-    auto records = on_demand({"minix"});
-    records["minix"].instance = "0xffffffffc0001000";
-    IdleState previous{{"minix", {100, "0xffffffffc0009000"}}};
+    kernel.load("minix");
+    const auto records = on_demand(kernel, {"minix"});
+    const auto instance = module_instance(kernel.paths(), "minix");
+    REQUIRE(instance.rfind("ino:", 0) == 0);
+    IdleState previous{{"minix", {100, "ino:1"}}}; // an earlier load
     auto plan = plan_sweep(kernel.paths(), kernel.modules, records, previous, at(1000));
     CHECK(plan.next_state.at("minix").idle_since == 1000);
+    CHECK(plan.next_state.at("minix").instance == instance);
 
-    previous = {{"minix", {5000, "0xffffffffc0001000"}}};
+    previous = {{"minix", {5000, instance}}};
     plan = plan_sweep(kernel.paths(), kernel.modules, records, previous, at(1000));
     CHECK(plan.next_state.at("minix").idle_since == 1000);
+}
+
+TEST_CASE("a named run leaves the idle clocks of other modules running")
+{
+    FakeKernel kernel;
+    kernel.load("minix");
+    kernel.load("dummy");
+    auto options = at(1000);
+    options.named = {"dummy"};
+    const IdleState previous{{"minix", {900, module_instance(kernel.paths(), "minix")}}};
+    const auto plan = plan_sweep(kernel.paths(), kernel.modules, on_demand(kernel, {"minix"}), previous, options);
+    REQUIRE(plan.next_state.count("minix") == 1);
+    CHECK(plan.next_state.at("minix").idle_since == 900);
+    CHECK(verdict_of(plan, "dummy").action == Action::unload);
 }
 
 TEST_CASE("delay 0 unloads every idle candidate now")
 {
     FakeKernel kernel;
     kernel.load("minix");
-    const auto plan = plan_sweep(kernel.paths(), kernel.modules, on_demand({"minix"}), {}, at(1000, seconds(0)));
+    const auto plan = plan_sweep(kernel.paths(), kernel.modules, on_demand(kernel, {"minix"}), {}, at(1000, seconds(0)));
     CHECK(verdict_of(plan, "minix").action == Action::unload);
 }
 
@@ -144,9 +161,9 @@ TEST_CASE("who is never a candidate")
     kernel.load("e1000");
     kernel.symlink("../../../../devices/pci0000:00/0000:00:03.0", "/sys/module/e1000/drivers/pci:e1000/0000:00:03.0");
     kernel.load("holder_target", 0, {"xfs"});
-    kernel.load("reloaded", 0, {}, "0xffffffffc0005000");
-    auto records = on_demand({"kept_dm", "forever", "e1000", "holder_target", "reloaded"});
-    records["reloaded"].instance = "0xffffffffc0001000";
+    kernel.load("reloaded");
+    auto records = on_demand(kernel, {"kept_dm", "forever", "e1000", "holder_target", "reloaded"});
+    records["reloaded"].instance = "ino:1"; // recorded for an earlier load of the module
 
     auto options = at(1000, seconds(0));
     options.keep = {"kept-*"};
@@ -190,7 +207,8 @@ TEST_CASE("execution: settings first, removal, cascade to what the removal freed
     kernel.load("libcrc32c", 0, {"xfs"});
     kernel.load("xfs");
     kernel.load("by_hand_dep", 0, {"xfs"});
-    const auto records = on_demand({"crc32c_generic", "libcrc32c", "xfs"});
+    kernel.load("unrelated", 1);
+    const auto records = on_demand(kernel, {"crc32c_generic", "libcrc32c", "xfs", "unrelated"});
     const auto options = at(1000, seconds(0));
     const auto plan = plan_sweep(kernel.paths(), kernel.modules, records, {}, options);
 
@@ -206,12 +224,24 @@ TEST_CASE("execution: settings first, removal, cascade to what the removal freed
         kernel.unload(module);
         if (module == "libcrc32c") // its crypto transform held crc32c_generic
             kernel.get("crc32c_generic").refcount = 0;
+        if (module == "xfs") // meanwhile, something else lets go of an unrelated module
+            kernel.get("unrelated").refcount = 0;
         return RemoveResult{RemoveOutcome::removed, {}};
     };
     hooks.read_loaded = [&] { return kernel.modules; };
+    hooks.dependencies_of = [](const std::string& module) {
+        if (module == "xfs")
+            return std::vector<std::string>{"libcrc32c", "by_hand_dep"};
+        if (module == "libcrc32c") // softdep pre: crc32c
+            return std::vector<std::string>{"crc32c_generic"};
+        return std::vector<std::string>{};
+    };
 
     const auto report = execute_sweep(kernel.paths(), plan, records, options, hooks);
     CHECK(removed == std::vector<std::string>{"xfs", "libcrc32c", "crc32c_generic"});
+    // "unrelated" became idle during the sweep, but no removal freed it: its clock starts next time.
+    CHECK(std::any_of(kernel.modules.begin(), kernel.modules.end(),
+                      [](const LoadedModule& m) { return m.name == "unrelated"; }));
     CHECK(saved == removed);
     CHECK_FALSE(report.failed);
     // by_hand_dep was freed too, but was not loaded on demand: it stays.
@@ -230,7 +260,7 @@ TEST_CASE("a module whose settings cannot be saved is not unloaded")
     FakeKernel kernel;
     kernel.load("lockd");
     const auto options = at(1000, seconds(0));
-    const auto plan = plan_sweep(kernel.paths(), kernel.modules, on_demand({"lockd"}), {}, options);
+    const auto plan = plan_sweep(kernel.paths(), kernel.modules, on_demand(kernel, {"lockd"}), {}, options);
     bool removed = false;
     SweepHooks hooks;
     hooks.save_settings = [](const std::string&) { return std::string("No space left on device"); };
@@ -239,7 +269,7 @@ TEST_CASE("a module whose settings cannot be saved is not unloaded")
         return RemoveResult{RemoveOutcome::removed, {}};
     };
     hooks.read_loaded = [&] { return kernel.modules; };
-    const auto report = execute_sweep(kernel.paths(), plan, on_demand({"lockd"}), options, hooks);
+    const auto report = execute_sweep(kernel.paths(), plan, on_demand(kernel, {"lockd"}), options, hooks);
     CHECK_FALSE(removed);
     CHECK(report.failed);
     CHECK(report.outcomes.front().result == "not saved");
@@ -252,7 +282,7 @@ TEST_CASE("busy and gone are reported, not failures; a real failure is")
     kernel.load("busy_one");
     kernel.load("gone_one");
     kernel.load("denied_one");
-    const auto records = on_demand({"busy_one", "gone_one", "denied_one"});
+    const auto records = on_demand(kernel, {"busy_one", "gone_one", "denied_one"});
     const auto options = at(1000, seconds(0));
     const auto plan = plan_sweep(kernel.paths(), kernel.modules, records, {}, options);
     SweepHooks hooks;
@@ -277,11 +307,11 @@ TEST_CASE("a dry run removes nothing")
     FakeKernel kernel;
     kernel.load("minix");
     const auto options = at(1000, seconds(0));
-    const auto plan = plan_sweep(kernel.paths(), kernel.modules, on_demand({"minix"}), {}, options);
+    const auto plan = plan_sweep(kernel.paths(), kernel.modules, on_demand(kernel, {"minix"}), {}, options);
     SweepHooks hooks;
     hooks.dry_run = true;
     hooks.remove = [](const std::string&) -> RemoveResult { FAIL("removed in a dry run"); return {}; };
     hooks.read_loaded = [&] { return kernel.modules; };
-    const auto report = execute_sweep(kernel.paths(), plan, on_demand({"minix"}), options, hooks);
+    const auto report = execute_sweep(kernel.paths(), plan, on_demand(kernel, {"minix"}), options, hooks);
     CHECK(report.outcomes.front().result == "would unload");
 }

@@ -6,6 +6,7 @@
 #include "error.hpp"
 #include "file_lock.hpp"
 #include "idle_state.hpp"
+#include "kernel_knobs.hpp"
 #include "kmod_handles.hpp"
 #include "loaded_modules.hpp"
 #include "log.hpp"
@@ -131,11 +132,7 @@ int manage_settings(const Paths& paths, const Options& options)
 // delete_module() through libkmod, never waiting: a module in use is skipped, not waited for.
 class KernelRemover {
 public:
-    KernelRemover() : ctx_(kmod_new(nullptr, nullptr))
-    {
-        if (!ctx_)
-            throw Error::failure("cannot set up libkmod");
-    }
+    KernelRemover() : ctx_(new_kmod_context()) {}
     RemoveResult operator()(const std::string& name)
     {
         kmod_module* raw = nullptr;
@@ -153,21 +150,49 @@ public:
                                            (err == -EPERM ? " (unloading modules needs CAP_SYS_MODULE)" : "")};
     }
 
+    // modules.dep dependencies and soft dependencies: what loading `name` pulled in.
+    std::vector<std::string> dependencies(const std::string& name)
+    {
+        std::vector<std::string> names;
+        kmod_module* raw = nullptr;
+        if (kmod_module_new_from_name(ctx_.get(), name.c_str(), &raw) < 0)
+            return names;
+        KmodModule module(raw);
+        auto add = [&names](kmod_list* raw_list) {
+            KmodModuleList list(raw_list);
+            for (kmod_list* it = list.get(); it != nullptr; it = kmod_list_next(list.get(), it)) {
+                KmodModule dependency(kmod_module_get_module(it));
+                names.emplace_back(kmod_module_get_name(dependency.get()));
+            }
+        };
+        add(kmod_module_get_dependencies(module.get()));
+        kmod_list* pre = nullptr;
+        kmod_list* post = nullptr;
+        if (kmod_module_get_softdeps(module.get(), &pre, &post) == 0) {
+            add(pre);
+            add(post);
+        }
+        return names;
+    }
+
 private:
     KmodContext ctx_;
 };
 
 // Records of modules no longer loaded, or of an earlier load of a module loaded again since by
 // other means, describe nothing: drop them so they cannot make a later load look on demand.
-void drop_stale_records(const Paths& paths, const std::map<std::string, OnDemandRecord>& records,
-                        const std::vector<LoadedModule>& loaded)
+// Records are read before the modules: a record read describes a load that happened before, which
+// the module list read after will show, so a fresh record is never mistaken for a stale one.
+void drop_stale_records(const Paths& paths)
 {
+    const auto records = read_on_demand_records(paths);
+    const auto loaded = read_loaded_modules(paths);
     std::map<std::string, const LoadedModule*> by_name;
     for (const auto& module : loaded)
         by_name[module.name] = &module;
     for (const auto& [name, record] : records) {
         const auto it = by_name.find(name);
-        if (it == by_name.end() || !record_matches(record, *it->second))
+        if (it == by_name.end() || !record_matches(paths, record, *it->second))
             remove_on_demand_record(paths, name);
     }
 }
@@ -179,7 +204,8 @@ int run(int argc, char** argv)
     app.add_option("names", options.names, "Unload these modules now if they are idle, whatever their record or delay");
     app.add_flag("--all", options.all, "Consider every loaded module, not only those loaded on demand");
     app.add_option("--keep", options.keep, "Never unload modules matching PATTERN (repeatable)")
-        ->type_name("PATTERN");
+        ->type_name("PATTERN")
+        ->allow_extra_args(false);
     app.add_option("--delay", options.delay, "Unload delay for this sweep (seconds, or with s/m/h); 0: every idle one")
         ->type_name("DURATION");
     app.add_flag("-n,--dry-run", options.dry_run, "Show what would be unloaded; change nothing");
@@ -237,6 +263,15 @@ int run(int argc, char** argv)
         return 0;
     }
 
+    // With modules_disabled nothing can be unloaded until reboot: say so once, and do not fail.
+    try {
+        if (read_modules_disabled(paths)) {
+            log::notice("module unloading is disabled (kernel.modules_disabled=1); nothing to do");
+            return 0;
+        }
+    } catch (const Error& error) {
+        log::debug(error.what());
+    }
     const auto loaded = read_loaded_modules(paths);
     // Never act on state that cannot be trusted: rebuild it, and unload nothing this time.
     bool trusted = true;
@@ -245,10 +280,12 @@ int run(int argc, char** argv)
     // A record of an earlier load of a module now loaded again by other means says nothing about it.
     std::map<std::string, OnDemandRecord> records;
     for (const auto& module : loaded)
-        if (const auto it = all_records.find(module.name); it != all_records.end() && record_matches(it->second, module))
+        if (const auto it = all_records.find(module.name);
+            it != all_records.end() && record_matches(paths, it->second, module))
             records.emplace(*it);
     for (const auto& [file, why] : untrusted) {
-        log::warning(why + "; removing it, nothing is unloaded this sweep");
+        log::warning(why + (options.dry_run ? "; a sweep would remove it and unload nothing"
+                                            : "; removing it, nothing is unloaded this sweep"));
         trusted = false;
         if (!options.dry_run)
             remove_record_file(paths, file);
@@ -278,13 +315,14 @@ int run(int argc, char** argv)
     };
     hooks.remove = [&remover](const std::string& module) { return remover(module); };
     hooks.read_loaded = [&paths] { return read_loaded_modules(paths); };
+    hooks.dependencies_of = [&remover](const std::string& module) { return remover.dependencies(module); };
     hooks.dry_run = options.dry_run;
     const auto report = execute_sweep(paths, plan, records, sweep, hooks);
 
     bool named_failed = false;
     if (!options.dry_run) {
         write_idle_state(paths, report.next_state);
-        drop_stale_records(paths, all_records, read_loaded_modules(paths));
+        drop_stale_records(paths);
     }
 
     nlohmann::json json = nlohmann::json::array();

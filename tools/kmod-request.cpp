@@ -83,19 +83,6 @@ std::filesystem::path modules_dir(const Paths& paths, const Options& options)
     return std::filesystem::path(options.dirname) / "lib/modules" / version;
 }
 
-// Where each loaded module sits in memory now: a record keeps it to tell this load from a later one.
-std::map<std::string, std::string> load_addresses(const Paths& paths)
-{
-    std::map<std::string, std::string> addresses;
-    try {
-        for (const auto& module : read_loaded_modules(paths))
-            addresses[module.name] = module.address;
-    } catch (const Error& error) {
-        log::warning(error.what());
-    }
-    return addresses;
-}
-
 // Parameters given explicitly at load time (command line, restored settings), per module: they are
 // left out of the load-time snapshot, so kmod-reap always saves them, like any changed value.
 using ExplicitParameters = std::map<std::string, std::set<std::string>>;
@@ -125,13 +112,11 @@ void record_inserted(const Paths& paths, const std::string& requested, Requester
 {
     if (inserted.empty())
         return;
-    const auto addresses = load_addresses(paths);
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     const auto boottime = boottime_seconds();
     for (const auto& module : inserted) {
         OnDemandRecord record{module, requested, requester, now, boottime, {}, std::nullopt};
-        if (auto it = addresses.find(module); it != addresses.end())
-            record.instance = it->second;
+        record.instance = module_instance(paths, module);
         // What the parameters were right after loading, so kmod-reap can tell what was changed since.
         try {
             record.parameters_at_load = read_writable_parameters(paths, module);

@@ -36,7 +36,9 @@ struct PolicyRule {
 struct Config {
     std::chrono::seconds unload_delay = default_unload_delay;
     SettingOrigin unload_delay_origin;
-    std::vector<std::string> keep; // module patterns kmod-reap never unloads
+    // Module patterns kmod-reap never unloads. By default the RAM disk drivers, whose disks hold data
+    // while nothing holds the module ("keep =" clears the list).
+    std::vector<std::string> keep{"brd", "zram"};
     std::vector<PolicyRule> deny;  // names, aliases or modules the kernel may not have loaded
     std::vector<PolicyRule> allow; // exceptions to deny
 };

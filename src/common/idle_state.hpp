@@ -18,7 +18,7 @@ namespace kmodtools {
 
 struct IdleEntry {
     std::int64_t idle_since = 0; // CLOCK_BOOTTIME seconds
-    std::string instance;        // load address when first seen idle: a reload starts a new clock
+    std::string instance;        // module_instance() when first seen idle: a reload starts a new clock
 };
 
 using IdleState = std::map<std::string, IdleEntry>;

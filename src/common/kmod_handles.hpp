@@ -28,4 +28,7 @@ using KmodModule = std::unique_ptr<kmod_module, KmodModuleUnref>;
 using KmodModuleList = std::unique_ptr<kmod_list, KmodModuleListUnref>;
 using KmodInfoList = std::unique_ptr<kmod_list, KmodInfoListFree>;
 
+// kmod_new() with libkmod's messages routed through log.hpp. Throws Error if libkmod cannot start.
+KmodContext new_kmod_context(const char* modules_dir = nullptr, const char* const* config_paths = nullptr);
+
 } // namespace kmodtools

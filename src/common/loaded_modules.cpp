@@ -6,6 +6,7 @@
 #include "text_file.hpp"
 
 #include <dirent.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -97,6 +98,14 @@ std::string_view to_string(ModuleState state)
         return "unloading";
     }
     return "unknown";
+}
+
+std::string module_instance(const Paths& paths, std::string_view name)
+{
+    struct stat st {};
+    if (::stat((paths.sys_module() / std::string(name)).c_str(), &st) < 0)
+        return {};
+    return "ino:" + std::to_string(st.st_ino);
 }
 
 std::string normalize_module_name(std::string_view name)

@@ -24,7 +24,7 @@ struct LoadedModule {
     std::vector<std::string> holders; // modules that depend on this one
     ModuleState state = ModuleState::live;
     bool permanent = false; // has an init function but no exit function: the kernel will never unload it
-    std::string address;    // load address (all zeros unless root reads): tells one load from the next
+    std::string address;    // load address (all zeros unless root reads)
 
     // Nothing, neither a module nor anything else, holds it.
     bool idle() const { return refcount == 0 && holders.empty(); }
@@ -48,6 +48,11 @@ struct ModuleSysfs {
     std::vector<std::string> bound_devices; // e.g. "0000:00:03.0", from drivers/BUS:DRIVER/DEVICE links
 };
 std::optional<ModuleSysfs> read_module_sysfs(const Paths& paths, std::string_view name);
+
+// Which load of a module this is: "ino:N", the inode of /sys/module/NAME, or "" if it is not there.
+// The kernel often loads a module again at the same address, but sysfs numbers every new directory
+// anew (kernfs allocates inode numbers cyclically), so a reload always gets another instance.
+std::string module_instance(const Paths& paths, std::string_view name);
 
 // Module names compare with '-' and '_' as the same character, as the kernel and kmod do.
 std::string normalize_module_name(std::string_view name);

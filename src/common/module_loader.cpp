@@ -8,7 +8,6 @@
 #include "text_file.hpp"
 
 #include <cerrno>
-#include <cstdarg>
 #include <cstdio>
 
 namespace kmodtools {
@@ -33,18 +32,6 @@ bool is_in_kernel(kmod_module* module)
 {
     const int state = kmod_module_get_initstate(module);
     return state == KMOD_MODULE_LIVE || state == KMOD_MODULE_COMING || state == KMOD_MODULE_BUILTIN;
-}
-
-// libkmod's own messages (parse errors in modprobe.d...) go where ours go.
-void forward_libkmod_log(void*, int priority, const char*, int, const char*, const char* format, va_list args)
-{
-    char buffer[1024];
-    std::vsnprintf(buffer, sizeof buffer, format, args);
-    std::string text(buffer);
-    while (!text.empty() && text.back() == '\n')
-        text.pop_back();
-    const auto level = priority <= 3 ? log::Level::error : priority == 4 ? log::Level::warning : log::Level::debug;
-    log::message(level, "libkmod: " + text);
 }
 
 std::string insert_error_text(const Paths& paths, int errnum)
@@ -99,12 +86,7 @@ ModuleLoader::ModuleLoader(const Paths& paths, const std::filesystem::path& modu
             config_paths.push_back(dir.c_str());
         config_paths.push_back(nullptr);
     }
-    ctx_.reset(kmod_new(modules_dir.c_str(), paths.redirected() ? config_paths.data() : nullptr));
-    if (!ctx_)
-        throw Error::failure("cannot set up libkmod for " + modules_dir.string());
-    kmod_set_log_fn(ctx_.get(), forward_libkmod_log, nullptr);
-    // libkmod's own debugging shows with -vv (our debug threshold), its warnings always.
-    kmod_set_log_priority(ctx_.get(), log::threshold() == log::Level::debug ? 7 : 4);
+    ctx_ = new_kmod_context(modules_dir.c_str(), paths.redirected() ? config_paths.data() : nullptr);
     // Load the indexes once for the whole batch. Without them libkmod opens each index per lookup,
     // which still works (an empty modules.builtin.bin, as depmod writes for a tree without
     // modules.builtin, makes the preload fail though every lookup would succeed).

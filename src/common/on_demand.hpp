@@ -27,7 +27,7 @@ struct OnDemandRecord {
     Requester requester = Requester::user;
     std::int64_t loaded_at = 0;  // wall clock, seconds since the epoch, for people
     std::int64_t loaded_at_boottime = 0; // CLOCK_BOOTTIME seconds: does not jump when the clock is set
-    std::string instance;        // the module's load address in /proc/modules: tells a reload from the original
+    std::string instance;        // module_instance() after loading: tells a reload from the original
     // Writable parameters right after loading, so that kmod-reap saves only what was changed since.
     std::optional<std::map<std::string, std::string>> parameters_at_load;
 };

@@ -25,19 +25,11 @@ bool is_named(const SweepOptions& options, const std::string& module)
                        [&](const std::string& name) { return normalize_module_name(name) == normalized; });
 }
 
-// A non-root reader of /proc/modules sees every address as zero: then addresses tell nothing.
-bool address_known(const std::string& address)
-{
-    return !address.empty() && address.find_first_not_of("0x") != std::string::npos;
-}
-
 } // namespace
 
-bool record_matches(const OnDemandRecord& record, const LoadedModule& module)
+bool record_matches(const Paths& paths, const OnDemandRecord& record, const LoadedModule& module)
 {
-    if (!address_known(record.instance) || !address_known(module.address))
-        return true;
-    return record.instance == module.address;
+    return record.instance == module_instance(paths, module.name);
 }
 
 SweepPlan plan_sweep(const Paths& paths, const std::vector<LoadedModule>& loaded,
@@ -49,7 +41,7 @@ SweepPlan plan_sweep(const Paths& paths, const std::vector<LoadedModule>& loaded
         Verdict verdict;
         verdict.module = module.name;
         const auto record = records.find(module.name);
-        verdict.on_demand = record != records.end() && record_matches(record->second, module);
+        verdict.on_demand = record != records.end() && record_matches(paths, record->second, module);
         verdict.was_idle = module.idle();
         const bool named = is_named(options, module.name);
         auto keep = [&](std::string reason) {
@@ -58,6 +50,9 @@ SweepPlan plan_sweep(const Paths& paths, const std::vector<LoadedModule>& loaded
         };
 
         if (!options.named.empty() && !named) {
+            // A named run looks at nothing else: the idle clocks of the others run on.
+            if (auto it = previous.find(module.name); it != previous.end())
+                plan.next_state.insert(*it);
             keep("not named");
             continue;
         }
@@ -82,8 +77,9 @@ SweepPlan plan_sweep(const Paths& paths, const std::vector<LoadedModule>& loaded
             }
         }
         if (!module.idle()) {
-            keep(module.holders.empty() ? "in use (" + std::to_string(module.refcount) + " references)"
-                                        : "in use by " + join(module.holders));
+            keep(module.holders.empty()
+                     ? "in use (" + std::to_string(module.refcount) + (module.refcount == 1 ? " reference)" : " references)")
+                     : "in use by " + join(module.holders));
             continue;
         }
         if (!named) {
@@ -100,8 +96,8 @@ SweepPlan plan_sweep(const Paths& paths, const std::vector<LoadedModule>& loaded
         }
 
         // Idle: keep or start its clock. A different load of the module starts a new one.
-        IdleEntry entry{options.now, module.address};
-        if (auto it = previous.find(module.name); it != previous.end() && it->second.instance == module.address &&
+        IdleEntry entry{options.now, module_instance(paths, module.name)};
+        if (auto it = previous.find(module.name); it != previous.end() && it->second.instance == entry.instance &&
                                                   it->second.idle_since <= options.now)
             entry.idle_since = it->second.idle_since;
         plan.next_state[module.name] = entry;
@@ -126,6 +122,8 @@ SweepReport execute_sweep(const Paths& paths, const SweepPlan& plan,
     report.next_state = plan.next_state;
     std::set<std::string> handled;
 
+    // Modules that a removal of this sweep may have freed: the dependencies of what went.
+    std::set<std::string> may_be_freed;
     auto unload = [&](const std::string& module, const std::string& reason, bool cascaded) {
         handled.insert(module);
         SweepOutcome outcome{module, "", reason, cascaded};
@@ -144,6 +142,9 @@ SweepReport execute_sweep(const Paths& paths, const SweepPlan& plan,
             report.outcomes.push_back(outcome);
             return true;
         }
+        if (hooks.dependencies_of)
+            for (const auto& dependency : hooks.dependencies_of(module))
+                may_be_freed.insert(normalize_module_name(dependency));
         const auto removed = hooks.remove(module);
         switch (removed.outcome) {
         case RemoveOutcome::removed:
@@ -175,10 +176,10 @@ SweepReport execute_sweep(const Paths& paths, const SweepPlan& plan,
         if (verdict.action == Action::unload)
             removed_any |= unload(verdict.module, verdict.reason, false);
 
-    // The cascade: an on-demand module that was in use when the sweep began and is idle now was
-    // freed by a removal of this sweep, and goes too, whatever its delay (as "modprobe -r" takes
-    // dependencies along). Repeated until a pass frees nothing. A dry run cannot see what would be
-    // freed, so it stops at the first level.
+    // The cascade: an on-demand dependency of a module removed in this sweep that was in use when
+    // the sweep began and is idle now was freed by that removal, and goes too, whatever its delay
+    // (as "modprobe -r" takes dependencies along). Repeated until a pass frees nothing. A dry run
+    // cannot see what would be freed, so it stops at the first level.
     std::map<std::string, const Verdict*> initial;
     for (const auto& verdict : plan.verdicts)
         initial[verdict.module] = &verdict;
@@ -186,11 +187,11 @@ SweepReport execute_sweep(const Paths& paths, const SweepPlan& plan,
         removed_any = false;
         for (const auto& module : hooks.read_loaded()) {
             const auto it = initial.find(module.name);
-            if (it == initial.end() || handled.count(module.name) != 0)
+            if (it == initial.end() || handled.count(module.name) != 0 || may_be_freed.count(module.name) == 0)
                 continue;
             const Verdict& before = *it->second;
             const auto record = records.find(module.name);
-            const bool on_demand = record != records.end() && record_matches(record->second, module);
+            const bool on_demand = record != records.end() && record_matches(paths, record->second, module);
             const bool keep_listed = std::any_of(options.keep.begin(), options.keep.end(),
                                                  [&](const std::string& p) { return pattern_matches(p, module.name); });
             if (before.was_idle || !on_demand || keep_listed || module.permanent || !module.idle() ||

@@ -50,7 +50,7 @@ SweepPlan plan_sweep(const Paths& paths, const std::vector<LoadedModule>& loaded
                      const SweepOptions& options);
 
 // Whether a record describes the module loaded now (not an earlier load of the same name).
-bool record_matches(const OnDemandRecord& record, const LoadedModule& module);
+bool record_matches(const Paths& paths, const OnDemandRecord& record, const LoadedModule& module);
 
 enum class RemoveOutcome { removed, busy, gone, failed };
 struct RemoveResult {
@@ -65,6 +65,9 @@ struct SweepHooks {
     std::function<RemoveResult(const std::string& module)> remove;
     // Rereads the loaded modules, to find what a removal freed.
     std::function<std::vector<LoadedModule>()> read_loaded;
+    // The modules `module` pulls in (modules.dep and soft dependencies): only these can be freed by
+    // its removal and cascade.
+    std::function<std::vector<std::string>(const std::string& module)> dependencies_of;
     // Whether modules were really removed (false for --dry-run).
     bool dry_run = false;
 };
