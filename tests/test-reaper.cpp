@@ -165,8 +165,11 @@ TEST_CASE("who is never a candidate")
     auto records = on_demand(kernel, {"kept_dm", "forever", "e1000", "holder_target", "reloaded"});
     records["reloaded"].instance = "ino:1"; // recorded for an earlier load of the module
 
+    kernel.load("dummy");
+    records["dummy"] = on_demand(kernel, {"dummy"}).at("dummy");
     auto options = at(1000, seconds(0));
     options.keep = {"kept-*"};
+    options.network_interfaces = {{"dummy", {"dummy0", "dummy1"}}};
     const auto plan = plan_sweep(kernel.paths(), kernel.modules, records, {}, options);
     CHECK(verdict_of(plan, "by_hand").reason == "not loaded on demand");
     CHECK(verdict_of(plan, "kept_dm").reason == "keep list (kept-*)");
@@ -174,6 +177,7 @@ TEST_CASE("who is never a candidate")
     CHECK(verdict_of(plan, "e1000").reason == "bound to 0000:00:03.0");
     CHECK(verdict_of(plan, "holder_target").reason == "in use by xfs");
     CHECK(verdict_of(plan, "reloaded").reason == "not loaded on demand");
+    CHECK(verdict_of(plan, "dummy").reason == "has network interfaces dummy0, dummy1");
     for (const auto& verdict : plan.verdicts)
         CHECK_MESSAGE(verdict.action == Action::keep, verdict.module);
 
@@ -189,11 +193,12 @@ TEST_CASE("who is never a candidate")
     }
     SUBCASE("a named module goes whatever its record, keep list or binding, but never if permanent or in use")
     {
-        options.named = {"by-hand", "kept_dm", "e1000", "forever", "holder_target"};
+        options.named = {"by-hand", "kept_dm", "e1000", "forever", "holder_target", "dummy"};
         const auto named = plan_sweep(kernel.paths(), kernel.modules, records, {}, options);
         CHECK(verdict_of(named, "by_hand").action == Action::unload);
         CHECK(verdict_of(named, "kept_dm").action == Action::unload);
         CHECK(verdict_of(named, "e1000").action == Action::unload);
+        CHECK(verdict_of(named, "dummy").action == Action::unload);
         CHECK(verdict_of(named, "forever").action == Action::keep);
         CHECK(verdict_of(named, "holder_target").action == Action::keep);
         CHECK(verdict_of(named, "reloaded").reason == "not named");

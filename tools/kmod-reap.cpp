@@ -11,6 +11,7 @@
 #include "loaded_modules.hpp"
 #include "log.hpp"
 #include "module_pattern.hpp"
+#include "net_devices.hpp"
 #include "on_demand.hpp"
 #include "owned_file.hpp"
 #include "paths.hpp"
@@ -299,6 +300,7 @@ int run(int argc, char** argv)
     }
 
     sweep.now = boottime_seconds();
+    sweep.network_interfaces = network_interfaces_by_driver(paths);
     auto plan = plan_sweep(paths, loaded, records, previous, sweep);
     if (!trusted)
         for (auto& verdict : plan.verdicts)

@@ -83,6 +83,10 @@ SweepPlan plan_sweep(const Paths& paths, const std::vector<LoadedModule>& loaded
             continue;
         }
         if (!named) {
+            if (const auto it = options.network_interfaces.find(module.name); it != options.network_interfaces.end()) {
+                keep("has network interfaces " + join(it->second));
+                continue;
+            }
             // A bound driver shows refcount 0 while its device works: idle by numbers, busy in fact.
             const auto sysfs = read_module_sysfs(paths, module.name);
             if (!sysfs) {
@@ -195,7 +199,7 @@ SweepReport execute_sweep(const Paths& paths, const SweepPlan& plan,
             const bool keep_listed = std::any_of(options.keep.begin(), options.keep.end(),
                                                  [&](const std::string& p) { return pattern_matches(p, module.name); });
             if (before.was_idle || !on_demand || keep_listed || module.permanent || !module.idle() ||
-                module.state != ModuleState::live)
+                module.state != ModuleState::live || options.network_interfaces.count(module.name) != 0)
                 continue;
             const auto sysfs = read_module_sysfs(paths, module.name);
             if (!sysfs || !sysfs->bound_devices.empty())

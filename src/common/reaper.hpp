@@ -27,6 +27,8 @@ struct SweepOptions {
     std::vector<std::string> keep;   // patterns never unloaded (config keep plus --keep)
     std::chrono::seconds unload_delay{120};
     std::int64_t now = 0;            // CLOCK_BOOTTIME seconds
+    // Module -> its network interfaces (net_devices.hpp): a module with interfaces is never idle.
+    std::map<std::string, std::vector<std::string>> network_interfaces;
 };
 
 enum class Action { unload, keep };

@@ -319,6 +319,17 @@ run_cmd kmod-reap romfs
 check_eq "root, named: exit 0" 0 "$RUN_STATUS"
 check_fail "romfs is gone" -- module_loaded romfs
 
+# A module whose network interfaces exist is not idle, whatever its refcount: unloading it would
+# delete them with their configuration.
+check "kmod-request dummy (it creates dummy0)" -- kmod-request dummy
+check "dummy0 exists" -- test -d /sys/class/net/dummy0
+run_cmd kmod-reap -v --delay 0
+check_match "dummy with dummy0 is kept" '^dummy: has network interfaces dummy0$' "$RUN_OUT"
+check "dummy stays" -- module_loaded dummy
+check "ip link delete dummy0" -- ip link delete dummy0
+run_cmd kmod-reap -v --delay 0
+check_fail "without interfaces dummy goes" -- module_loaded dummy
+
 # The kernel often loads a module again at the same address; the record must still tell the loads apart.
 check "kmod-request hfs" -- kmod-request hfs
 /sbin/rmmod hfs
