@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The README's Quick start demo (human-readable, not TAP), run by tests/demo:
 # kmod-sysctl makes kmod-request the kernel's module helper; the kernel asks it for modules;
-# kmod-request loads them, records them as loaded on demand, audits them, and applies the policy.
+# kmod-request loads them, records them as loaded on demand, audits them, and applies the policy;
+# kmod-reap unloads them once idle for the unload delay, keeping their settings for the next load.
 
 # Shows each command as typed at a root prompt, then its output (stderr too).
 show() {
@@ -42,6 +43,23 @@ show mount -t bfs none /mnt
 show sh -c "dmesg | grep 'kmod-request: audit' | tail -n 1"
 show sh -c 'grep "^bfs " /proc/modules || echo "bfs is not loaded"'
 show kmod-request -v bfs
+
+echo
+echo "## Idle modules loaded on demand go away again (kmod-reap, run by a timer)"
+show kmod-sysctl unload_delay=3
+show kmod-reap -v
+show sleep 4
+show kmod-reap
+show /sbin/lsmod
+
+echo
+echo "## Driver settings survive the unload"
+show kmod-request lockd
+show sh -c 'printf 15 >/sys/module/lockd/parameters/nlm_timeout; cat /sys/module/lockd/parameters/nlm_timeout'
+show kmod-reap lockd
+show cat /var/lib/kmod-tools/settings/lockd.conf
+show kmod-request -v lockd
+show cat /sys/module/lockd/parameters/nlm_timeout
 
 echo
 echo "## Plans without loading, in modprobe's own format"
