@@ -4,6 +4,7 @@
 
 #include "atomic_file.hpp"
 #include "error.hpp"
+#include "loaded_modules.hpp"
 #include "owned_file.hpp"
 #include "text_file.hpp"
 
@@ -38,9 +39,7 @@ IdleState parse_idle_state(std::string_view text, const std::string& source)
             throw corrupt("unknown format " + json.at("format").dump());
         for (const auto& [name, entry] : json.at("modules").items()) {
             IdleEntry idle{entry.at("idle_since").get<std::int64_t>(), entry.at("instance").get<std::string>()};
-            if (idle.idle_since < 0 || name.empty() || name.size() > 55 ||
-                name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
-                    std::string::npos)
+            if (idle.idle_since < 0 || !is_module_name(name))
                 throw corrupt("bad entry for '" + name + "'");
             state.emplace(name, std::move(idle));
         }

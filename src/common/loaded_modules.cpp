@@ -4,6 +4,7 @@
 
 #include "error.hpp"
 #include "text_file.hpp"
+#include "unique_fd.hpp"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -41,14 +42,10 @@ bool parse_number(std::string_view text, Number& value)
     return result.ec == std::errc() && result.ptr == end;
 }
 
-struct DirCloser {
-    void operator()(DIR* dir) const noexcept { ::closedir(dir); }
-};
-
 // Entry names of a directory, without "." and ".."; std::nullopt if the directory does not exist.
 std::optional<std::vector<std::string>> list_directory(const std::filesystem::path& path)
 {
-    std::unique_ptr<DIR, DirCloser> dir(::opendir(path.c_str()));
+    UniqueDir dir(::opendir(path.c_str()));
     if (!dir) {
         if (errno == ENOENT || errno == ENOTDIR)
             return std::nullopt;
@@ -106,6 +103,17 @@ std::string module_instance(const Paths& paths, std::string_view name)
     if (::stat((paths.sys_module() / std::string(name)).c_str(), &st) < 0)
         return {};
     return "ino:" + std::to_string(st.st_ino);
+}
+
+bool is_module_name(std::string_view name)
+{
+    // MODULE_NAME_LEN is 64 bytes with the NUL; kmod and the kernel use 56 in practice.
+    if (name.empty() || name.size() > 55)
+        return false;
+    for (unsigned char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    return true;
 }
 
 std::string normalize_module_name(std::string_view name)

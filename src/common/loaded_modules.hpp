@@ -54,6 +54,10 @@ std::optional<ModuleSysfs> read_module_sysfs(const Paths& paths, std::string_vie
 // anew (kernfs allocates inode numbers cyclically), so a reload always gets another instance.
 std::string module_instance(const Paths& paths, std::string_view name);
 
+// Whether `name` is a module name as the kernel keeps it (letters, digits, '_'; under 56 bytes), and
+// so safe as a file name in state directories.
+bool is_module_name(std::string_view name);
+
 // Module names compare with '-' and '_' as the same character, as the kernel and kmod do.
 std::string normalize_module_name(std::string_view name);
 

@@ -4,8 +4,10 @@
 
 #include "atomic_file.hpp"
 #include "error.hpp"
+#include "loaded_modules.hpp"
 #include "owned_file.hpp"
 #include "text_file.hpp"
+#include "unique_fd.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -15,7 +17,6 @@
 
 #include <cerrno>
 #include <ctime>
-#include <memory>
 
 namespace kmodtools {
 namespace {
@@ -23,21 +24,6 @@ namespace {
 constexpr const char* records_subdir = "on-demand";
 
 std::filesystem::path records_dir(const Paths& paths) { return paths.runtime_dir() / records_subdir; }
-
-// Module names as the kernel keeps them; anything else in a file name is not ours.
-bool is_module_file_name(std::string_view name)
-{
-    if (name.empty() || name.size() > 55)
-        return false;
-    for (unsigned char c : name)
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-            return false;
-    return true;
-}
-
-struct DirCloser {
-    void operator()(DIR* dir) const noexcept { ::closedir(dir); }
-};
 
 } // namespace
 
@@ -95,7 +81,7 @@ OnDemandRecord parse_on_demand_record(std::string_view text, const std::string& 
     } catch (const nlohmann::json::exception& error) {
         throw corrupt(std::string("missing or mistyped field (") + error.what() + ")");
     }
-    if (!is_module_file_name(record.module))
+    if (!is_module_name(record.module))
         throw corrupt("bad module name");
     if (record.loaded_at_boottime < 0)
         throw corrupt("negative load time");
@@ -104,7 +90,7 @@ OnDemandRecord parse_on_demand_record(std::string_view text, const std::string& 
 
 void write_on_demand_record(const Paths& paths, const OnDemandRecord& record)
 {
-    if (!is_module_file_name(record.module))
+    if (!is_module_name(record.module))
         throw Error::failure("cannot record module '" + record.module + "': not a module name");
     open_owned_directory(paths.runtime_dir(), 0755);
     const auto dir = open_owned_directory(records_dir(paths), 0755);
@@ -119,7 +105,7 @@ std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths,
     if (!dir_fd)
         return records;
     // fdopendir takes the descriptor over; give it its own so dir_fd stays usable for openat.
-    std::unique_ptr<DIR, DirCloser> dir(::fdopendir(::dup(dir_fd->get())));
+    UniqueDir dir(::fdopendir(::dup(dir_fd->get())));
     if (!dir)
         throw Error::system(errno, "cannot read directory " + dir_path.string());
     errno = 0;
@@ -131,7 +117,7 @@ std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths,
             continue;
         const auto path = dir_path / name;
         try {
-            if (!is_module_file_name(name))
+            if (!is_module_name(name))
                 throw Error::failure("corrupt record " + path.string() + ": not a module name");
             auto fd = open_owned_file(dir_fd->get(), name, path);
             if (!fd) // removed since listed
@@ -164,7 +150,7 @@ void remove_record_file(const Paths& paths, std::string_view name)
 void remove_on_demand_record(const Paths& paths, std::string_view module)
 {
     auto dir = open_owned_directory_if_exists(records_dir(paths));
-    if (!dir || !is_module_file_name(module))
+    if (!dir || !is_module_name(module))
         return;
     const std::string name(module);
     if (::unlinkat(dir->get(), name.c_str(), 0) < 0 && errno != ENOENT)

@@ -4,8 +4,10 @@
 
 #include "atomic_file.hpp"
 #include "error.hpp"
+#include "loaded_modules.hpp"
 #include "owned_file.hpp"
 #include "text_file.hpp"
+#include "unique_fd.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,7 +16,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <memory>
 
 namespace kmodtools {
 namespace {
@@ -29,18 +30,7 @@ bool is_parameter_name(std::string_view name)
                std::string_view::npos;
 }
 
-bool is_module_name(std::string_view name)
-{
-    return !name.empty() && name.size() <= 55 &&
-           name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
-               std::string_view::npos;
-}
-
 std::filesystem::path settings_dir(const Paths& paths) { return paths.state_dir() / "settings"; }
-
-struct DirCloser {
-    void operator()(DIR* dir) const noexcept { ::closedir(dir); }
-};
 
 } // namespace
 
@@ -53,7 +43,7 @@ Parameters read_writable_parameters(const Paths& paths, std::string_view module)
 {
     Parameters parameters;
     const auto dir = paths.sys_module() / std::string(module) / "parameters";
-    std::unique_ptr<DIR, DirCloser> listing(::opendir(dir.c_str()));
+    UniqueDir listing(::opendir(dir.c_str()));
     if (!listing) {
         if (errno == ENOENT)
             return parameters; // no parameters at all
@@ -172,7 +162,7 @@ std::vector<std::string> modules_with_settings(const Paths& paths)
     auto dir = open_owned_directory_if_exists(settings_dir(paths));
     if (!dir)
         return modules;
-    std::unique_ptr<DIR, DirCloser> listing(::fdopendir(::dup(dir->get())));
+    UniqueDir listing(::fdopendir(::dup(dir->get())));
     if (!listing)
         throw Error::system(errno, "cannot read directory " + settings_dir(paths).string());
     while (const dirent* entry = ::readdir(listing.get())) {

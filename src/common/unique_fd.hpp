@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// UniqueFd: a move-only owner of a file descriptor that closes it when it goes.
+// UniqueFd and UniqueDir: move-only owners of a file descriptor and a directory stream.
 #pragma once
 
+#include <dirent.h>
 #include <unistd.h>
 
+#include <memory>
 #include <utility>
 
 namespace kmodtools {
@@ -38,5 +40,11 @@ public:
 private:
     int fd_ = -1;
 };
+
+struct DirCloser {
+    void operator()(DIR* dir) const noexcept { ::closedir(dir); }
+};
+// opendir() / fdopendir() results.
+using UniqueDir = std::unique_ptr<DIR, DirCloser>;
 
 } // namespace kmodtools
