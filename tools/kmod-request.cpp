@@ -242,7 +242,9 @@ int run(int argc, char** argv)
     const auto target = options.syslog                     ? log::Target::syslog
                         : requester == Requester::kernel ? log::Target::kmsg
                                                          : log::Target::stderr_stream;
-    const auto threshold = options.quiet           ? log::Level::error
+    // The kernel always passes -q, yet a warning (a saved setting dropped) must still reach its log.
+    const auto quiet_level = requester == Requester::kernel ? log::Level::warning : log::Level::error;
+    const auto threshold = options.quiet           ? quiet_level
                            : options.verbose > 1 ? log::Level::debug
                            : options.verbose > 0 ? log::Level::info
                                                  : log::Level::notice;
@@ -291,7 +293,7 @@ int run(int argc, char** argv)
         try {
             config = load_config(paths);
         } catch (const Error& error) {
-            if (requester == Requester::kernel)
+            if (requester == Requester::kernel && !options.dry_run)
                 for (const auto& name : names)
                     log::audit("kernel request " + quote_name(name) + " refused: configuration error: " +
                                error.what());
@@ -336,7 +338,8 @@ int run(int argc, char** argv)
                 module_names.push_back(module.name);
             const auto decision = decide(*config, name, module_names);
             if (!decision.allowed) {
-                log::audit("kernel request " + quote_name(name) + " " + decision.describe());
+                if (!options.dry_run)
+                    log::audit("kernel request " + quote_name(name) + " " + decision.describe());
                 log::error("not loading " + quote_name(name) + ": " + decision.describe());
                 result.update({{"modules", module_names}, {"inserted", nlohmann::json::array()},
                                {"status", "denied"}, {"error", decision.describe()}});
