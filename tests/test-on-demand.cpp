@@ -44,6 +44,17 @@ TEST_CASE("records round-trip through their file")
     CHECK(read_on_demand_records(root.paths()).size() == 1);
 }
 
+TEST_CASE("the hand-written JSON is valid and escapes what it must")
+{
+    OnDemandRecord record{"xfs", "odd\"name\\with\x01", Requester::user, 1, 2, "ino:3",
+                          Parameters{{"p", "a \"quoted\" value"}, {"q", ""}}};
+    const auto parsed = parse_on_demand_record(serialize(record), "test");
+    CHECK(parsed.requested_name == record.requested_name);
+    CHECK(parsed.parameters_at_load == record.parameters_at_load);
+    record.parameters_at_load = Parameters{};
+    CHECK(parse_on_demand_record(serialize(record), "test").parameters_at_load == Parameters{});
+}
+
 TEST_CASE("no records directory means no records")
 {
     FakeRoot root;

@@ -53,6 +53,15 @@ std::string join(const std::vector<std::string>& words)
     return joined;
 }
 
+// What happened to one requested name (--json prints these).
+struct NameResult {
+    std::string name;
+    std::vector<std::string> modules;
+    std::vector<std::string> inserted;
+    std::string status;
+    std::optional<std::string> error;
+};
+
 // "-" stands for names on standard input, one per line (blank lines skipped).
 std::vector<std::string> expand_names(const std::vector<std::string>& arguments)
 {
@@ -200,8 +209,39 @@ void explain(ModuleLoader& loader, const Config& config, const std::string& name
     std::cout << "  kernel requests: " << decision.describe() << "\n";
 }
 
-int run(int argc, char** argv)
+// The kernel (and programs that read kernel.modprobe) run the helper with a few fixed forms:
+// "-q -- NAME", "-s -k NAME", "-s -k -- NAME", "-q NAME", "NAME -q", "NAME". Those are recognised
+// without building the CLI11 parser, which costs a process more than the rest of a request when the
+// kernel starts dozens of helpers at once. Anything else goes through CLI11.
+std::optional<Options> parse_helper_invocation(int argc, char** argv)
 {
+    Options options;
+    bool after_dashes = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view word = argv[i];
+        if (!after_dashes && word == "-q")
+            options.quiet = true;
+        else if (!after_dashes && word == "-s")
+            options.syslog = true;
+        else if (!after_dashes && word == "-k")
+            options.from_kernel_flag = true;
+        else if (!after_dashes && word == "--" && options.names.empty())
+            after_dashes = true;
+        else if ((after_dashes || word.empty() || word.front() != '-') && options.names.empty() &&
+                 word != "-" && word.find('=') == std::string_view::npos)
+            options.names.emplace_back(word);
+        else
+            return std::nullopt;
+    }
+    if (options.names.empty())
+        return std::nullopt;
+    return options;
+}
+
+Options parse_options(int argc, char** argv)
+{
+    if (auto helper = parse_helper_invocation(argc, argv))
+        return *helper;
     Options options;
     CLI::App app{"Load modules with their dependencies, as a command or as the kernel's modprobe helper.",
                  "kmod-request"};
@@ -234,6 +274,14 @@ int run(int argc, char** argv)
     parse_command_line(app, option_count, argv);
     for (int i = option_count + 1; i < argc; ++i)
         options.names.emplace_back(argv[i]);
+    for (const auto& extra : app.remaining())
+        throw Error::usage("unknown option " + quote_name(extra));
+    return options;
+}
+
+int run(int argc, char** argv)
+{
+    const Options options = parse_options(argc, argv);
 
     const auto paths = Paths::from_environment();
     const Requester requester =
@@ -250,8 +298,6 @@ int run(int argc, char** argv)
                                                  : log::Level::notice;
     log::setup("kmod-request", target, threshold);
 
-    for (const auto& extra : app.remaining())
-        throw Error::usage("unknown option " + quote_name(extra));
     const int modes = int(options.show_depends) + int(options.explain);
     if (modes > 1)
         throw Error::usage("--show-depends and --explain exclude each other");
@@ -301,12 +347,12 @@ int run(int argc, char** argv)
         }
     }
 
-    nlohmann::json results = nlohmann::json::array();
     if (options.explain) {
+        nlohmann::json explanations = nlohmann::json::array();
         for (const auto& name : names)
-            explain(loader, *config, name, options.json ? &results : nullptr);
+            explain(loader, *config, name, options.json ? &explanations : nullptr);
         if (options.json)
-            std::cout << results.dump(2) << "\n";
+            std::cout << explanations.dump(2) << "\n";
         return 0;
     }
 
@@ -330,20 +376,21 @@ int run(int argc, char** argv)
     }
 
     ExitStatus status = ExitStatus::ok;
+    std::vector<NameResult> name_results;
     for (const auto& name : names) {
-        nlohmann::json result = {{"name", name}, {"requester", std::string(to_string(requester))}};
-        if (requester == Requester::kernel) {
-            std::vector<std::string> module_names;
+        NameResult& result = name_results.emplace_back();
+        result.name = name;
+        // Without deny rules nothing is refused: skip resolving the name twice.
+        if (requester == Requester::kernel && !config->deny.empty()) {
             for (const auto& module : loader.resolve(name))
-                module_names.push_back(module.name);
-            const auto decision = decide(*config, name, module_names);
+                result.modules.push_back(module.name);
+            const auto decision = decide(*config, name, result.modules);
             if (!decision.allowed) {
                 if (!options.dry_run)
                     log::audit("kernel request " + quote_name(name) + " " + decision.describe());
                 log::error("not loading " + quote_name(name) + ": " + decision.describe());
-                result.update({{"modules", module_names}, {"inserted", nlohmann::json::array()},
-                               {"status", "denied"}, {"error", decision.describe()}});
-                results.push_back(result);
+                result.status = "denied";
+                result.error = decision.describe();
                 status = ExitStatus::failure;
                 continue;
             }
@@ -351,10 +398,11 @@ int run(int argc, char** argv)
 
         extra.command_line = command_line_options[name];
         const auto loaded = loader.load(name, options.dry_run, extra);
-        result.update({{"modules", loaded.modules}, {"inserted", loaded.inserted},
-                       {"status", std::string(to_string(loaded.status))}, {"error", nullptr}});
+        result.modules = loaded.modules;
+        result.inserted = loaded.inserted;
+        result.status = to_string(loaded.status);
         if (loaded.status == LoadStatus::failed) {
-            result["error"] = loaded.error;
+            result.error = loaded.error;
             // As modprobe -q: a name that matches nothing is not worth a line (the kernel asks for
             // many aliases nothing provides); the audit line below still tells.
             if (!(options.quiet && loaded.modules.empty()))
@@ -378,7 +426,7 @@ int run(int argc, char** argv)
                 // The modules stay loaded, unrecorded: kmod-reap will leave them alone, the safe side.
                 log::error("loaded " + join(loaded.inserted) + " for " + quote_name(name) +
                            " but could not record it: " + error.what());
-                result["error"] = error.what();
+                result.error = error.what();
                 status = ExitStatus::failure;
             }
         }
@@ -387,10 +435,18 @@ int run(int argc, char** argv)
                        (loaded.status == LoadStatus::failed ? "failed: " + loaded.error
                         : loaded.inserted.empty()            ? "granted: " + std::string(to_string(loaded.status))
                                                              : "granted: inserted " + join(loaded.inserted)));
-        results.push_back(result);
     }
-    if (options.json)
+    if (options.json) {
+        nlohmann::json results = nlohmann::json::array();
+        for (const auto& result : name_results)
+            results.push_back({{"name", result.name},
+                               {"requester", std::string(to_string(requester))},
+                               {"modules", result.modules},
+                               {"inserted", result.inserted},
+                               {"status", result.status},
+                               {"error", result.error ? nlohmann::json(*result.error) : nlohmann::json(nullptr)}});
         std::cout << results.dump(2) << "\n";
+    }
     return static_cast<int>(status);
 }
 

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <cstdio>
 #include <ctime>
 
 namespace kmodtools {
@@ -36,19 +37,55 @@ std::int64_t boottime_seconds()
     return now.tv_sec;
 }
 
+namespace {
+
+// A JSON string. Written by hand rather than with nlohmann::json: records are written by the helper
+// the kernel starts for every request, where the size of the code run is what costs (see tests/bench).
+std::string json_string(std::string_view text)
+{
+    std::string quoted = "\"";
+    for (unsigned char c : text) {
+        switch (c) {
+        case '"':
+            quoted += "\\\"";
+            break;
+        case '\\':
+            quoted += "\\\\";
+            break;
+        default:
+            if (c < 0x20) {
+                char escaped[8];
+                std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+                quoted += escaped;
+            } else {
+                quoted += static_cast<char>(c);
+            }
+        }
+    }
+    return quoted + "\"";
+}
+
+} // namespace
+
 std::string serialize(const OnDemandRecord& record)
 {
-    nlohmann::json json = {
-        {"module", record.module},
-        {"requested", record.requested_name},
-        {"requester", std::string(to_string(record.requester))},
-        {"loaded_at", record.loaded_at},
-        {"loaded_at_boottime", record.loaded_at_boottime},
-        {"instance", record.instance},
-    };
-    if (record.parameters_at_load)
-        json["parameters_at_load"] = *record.parameters_at_load;
-    return json.dump(2) + "\n";
+    std::string json = "{\n";
+    json += "  \"module\": " + json_string(record.module) + ",\n";
+    json += "  \"requested\": " + json_string(record.requested_name) + ",\n";
+    json += "  \"requester\": " + json_string(to_string(record.requester)) + ",\n";
+    json += "  \"loaded_at\": " + std::to_string(record.loaded_at) + ",\n";
+    json += "  \"loaded_at_boottime\": " + std::to_string(record.loaded_at_boottime) + ",\n";
+    json += "  \"instance\": " + json_string(record.instance);
+    if (record.parameters_at_load) {
+        json += ",\n  \"parameters_at_load\": {";
+        const char* separator = "\n";
+        for (const auto& [name, value] : *record.parameters_at_load) {
+            json += separator + std::string("    ") + json_string(name) + ": " + json_string(value);
+            separator = ",\n";
+        }
+        json += record.parameters_at_load->empty() ? "}" : "\n  }";
+    }
+    return json + "\n}\n";
 }
 
 OnDemandRecord parse_on_demand_record(std::string_view text, const std::string& source)
