@@ -169,7 +169,9 @@ TEST_CASE("who is never a candidate")
     records["dummy"] = on_demand(kernel, {"dummy"}).at("dummy");
     auto options = at(1000, seconds(0));
     options.keep = {"kept-*"};
-    options.network_interfaces = {{"dummy", {"dummy0", "dummy1"}}};
+    options.read_network_interfaces = [] {
+        return std::map<std::string, std::vector<std::string>>{{"dummy", {"dummy0", "dummy1"}}};
+    };
     const auto plan = plan_sweep(kernel.paths(), kernel.modules, records, {}, options);
     CHECK(verdict_of(plan, "by_hand").reason == "not loaded on demand");
     CHECK(verdict_of(plan, "kept_dm").reason == "keep list (kept-*)");

@@ -80,6 +80,14 @@ std::string save_before_unload(const Paths& paths, const std::string& module,
     return {};
 }
 
+bool same_state(const IdleState& a, const IdleState& b)
+{
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](const auto& x, const auto& y) {
+               return x.first == y.first && x.second.idle_since == y.second.idle_since &&
+                      x.second.instance == y.second.instance;
+           });
+}
+
 int manage_settings(const Paths& paths, const Options& options)
 {
     if (options.forget_settings) {
@@ -133,11 +141,10 @@ int manage_settings(const Paths& paths, const Options& options)
 // delete_module() through libkmod, never waiting: a module in use is skipped, not waited for.
 class KernelRemover {
 public:
-    KernelRemover() : ctx_(new_kmod_context()) {}
     RemoveResult operator()(const std::string& name)
     {
         kmod_module* raw = nullptr;
-        if (const int err = kmod_module_new_from_name(ctx_.get(), name.c_str(), &raw); err < 0)
+        if (const int err = kmod_module_new_from_name(ctx(), name.c_str(), &raw); err < 0)
             return {RemoveOutcome::failed, "cannot look up '" + name + "': " + errno_text(-err)};
         KmodModule module(raw);
         const int err = kmod_module_remove_module(module.get(), KMOD_REMOVE_NOWAIT);
@@ -156,7 +163,7 @@ public:
     {
         std::vector<std::string> names;
         kmod_module* raw = nullptr;
-        if (kmod_module_new_from_name(ctx_.get(), name.c_str(), &raw) < 0)
+        if (kmod_module_new_from_name(ctx(), name.c_str(), &raw) < 0)
             return names;
         KmodModule module(raw);
         auto add = [&names](kmod_list* raw_list) {
@@ -177,6 +184,13 @@ public:
     }
 
 private:
+    // Set up on first use: most sweeps remove nothing, and libkmod reads its configuration on start.
+    kmod_ctx* ctx()
+    {
+        if (!ctx_)
+            ctx_ = new_kmod_context();
+        return ctx_.get();
+    }
     KmodContext ctx_;
 };
 
@@ -198,8 +212,27 @@ void drop_stale_records(const Paths& paths)
     }
 }
 
-int run(int argc, char** argv)
+// The timer and cron run a plain sweep ("kmod-reap", "kmod-reap --syslog -q"): recognised without
+// building the CLI11 parser, whose set-up is a good part of a sweep that finds nothing to do.
+std::optional<Options> parse_plain_sweep(int argc, char** argv)
 {
+    Options options;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view word = argv[i];
+        if (word == "-q" || word == "--quiet")
+            options.quiet = true;
+        else if (word == "-s" || word == "--syslog")
+            options.syslog = true;
+        else
+            return std::nullopt;
+    }
+    return options;
+}
+
+Options parse_options(int argc, char** argv)
+{
+    if (auto plain = parse_plain_sweep(argc, argv))
+        return *plain;
     Options options;
     CLI::App app{"Unload modules loaded on demand that stayed unused longer than the unload delay.", "kmod-reap"};
     app.add_option("names", options.names, "Unload these modules now if they are idle, whatever their record or delay");
@@ -222,6 +255,12 @@ int run(int argc, char** argv)
         ->excludes(list_option);
     app.set_version_flag("--version", std::string(KMOD_TOOLS_VERSION));
     parse_command_line(app, argc, argv);
+    return options;
+}
+
+int run(int argc, char** argv)
+{
+    const Options options = parse_options(argc, argv);
 
     log::setup("kmod-reap", options.syslog ? log::Target::syslog : log::Target::stderr_stream,
                options.quiet ? log::Level::error : log::Level::notice);
@@ -300,7 +339,7 @@ int run(int argc, char** argv)
     }
 
     sweep.now = boottime_seconds();
-    sweep.network_interfaces = network_interfaces_by_driver(paths);
+    sweep.read_network_interfaces = [&paths] { return network_interfaces_by_driver(paths); };
     auto plan = plan_sweep(paths, loaded, records, previous, sweep);
     if (!trusted)
         for (auto& verdict : plan.verdicts)
@@ -323,7 +362,9 @@ int run(int argc, char** argv)
 
     bool named_failed = false;
     if (!options.dry_run) {
-        write_idle_state(paths, report.next_state);
+        // Most sweeps change no clock: then the file stays as it is.
+        if (!trusted || !same_state(report.next_state, previous))
+            write_idle_state(paths, report.next_state);
         drop_stale_records(paths);
     }
 

@@ -97,6 +97,28 @@ std::string_view to_string(ModuleState state)
     return "unknown";
 }
 
+std::vector<std::string> bound_devices(const Paths& paths, std::string_view name)
+{
+    std::vector<std::string> devices;
+    const auto drivers_dir = paths.sys_module() / std::string(name) / "drivers";
+    // drivers/ holds one link per driver the module registered, named BUS:DRIVER; the driver's
+    // directory holds one link per bound device (plus attributes such as bind, uevent, module).
+    const auto drivers = list_directory(drivers_dir);
+    if (!drivers)
+        return devices;
+    for (const auto& driver : *drivers) {
+        const auto entries = list_directory(drivers_dir / driver);
+        if (!entries)
+            continue;
+        for (const auto& entry : *entries) {
+            std::error_code error;
+            if (entry != "module" && std::filesystem::is_symlink(drivers_dir / driver / entry, error))
+                devices.push_back(entry);
+        }
+    }
+    return devices;
+}
+
 std::string module_instance(const Paths& paths, std::string_view name)
 {
     struct stat st {};
@@ -213,22 +235,7 @@ std::optional<ModuleSysfs> read_module_sysfs(const Paths& paths, std::string_vie
         return std::nullopt;
     sysfs.holders = std::move(*holders);
 
-    // drivers/ holds one link per driver the module registered, named BUS:DRIVER; the driver's
-    // directory holds one link per bound device (plus attributes such as bind, uevent, module).
-    if (auto drivers = list_directory(dir / "drivers")) {
-        for (const auto& driver : *drivers) {
-            const auto devices = list_directory(dir / "drivers" / driver);
-            if (!devices)
-                continue;
-            for (const auto& entry : *devices) {
-                std::error_code error;
-                const auto entry_path = dir / "drivers" / driver / entry;
-                if (entry == "module" || !std::filesystem::is_symlink(entry_path, error))
-                    continue;
-                sysfs.bound_devices.push_back(entry);
-            }
-        }
-    }
+    sysfs.bound_devices = bound_devices(paths, name);
     if (sysfs.state == ModuleState::unloading || sysfs.refcount < 0)
         return std::nullopt;
     return sysfs;

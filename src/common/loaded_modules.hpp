@@ -49,6 +49,9 @@ struct ModuleSysfs {
 };
 std::optional<ModuleSysfs> read_module_sysfs(const Paths& paths, std::string_view name);
 
+// Only the devices the module's drivers are bound to (one directory listing, usually absent).
+std::vector<std::string> bound_devices(const Paths& paths, std::string_view name);
+
 // Which load of a module this is: "ino:N", the inode of /sys/module/NAME, or "" if it is not there.
 // The kernel often loads a module again at the same address, but sysfs numbers every new directory
 // anew (kernfs allocates inode numbers cyclically), so a reload always gets another instance.

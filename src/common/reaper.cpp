@@ -5,6 +5,7 @@
 #include "module_pattern.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace kmodtools {
@@ -37,6 +38,14 @@ SweepPlan plan_sweep(const Paths& paths, const std::vector<LoadedModule>& loaded
                      const SweepOptions& options)
 {
     SweepPlan plan;
+    std::optional<std::map<std::string, std::vector<std::string>>> interfaces;
+    auto interfaces_of = [&](const std::string& module) -> const std::vector<std::string>* {
+        if (!interfaces)
+            interfaces = options.read_network_interfaces ? options.read_network_interfaces()
+                                                         : std::map<std::string, std::vector<std::string>>();
+        const auto it = interfaces->find(module);
+        return it == interfaces->end() ? nullptr : &it->second;
+    };
     for (const auto& module : loaded) {
         Verdict verdict;
         verdict.module = module.name;
@@ -83,18 +92,13 @@ SweepPlan plan_sweep(const Paths& paths, const std::vector<LoadedModule>& loaded
             continue;
         }
         if (!named) {
-            if (const auto it = options.network_interfaces.find(module.name); it != options.network_interfaces.end()) {
-                keep("has network interfaces " + join(it->second));
+            if (const auto* names = interfaces_of(module.name)) {
+                keep("has network interfaces " + join(*names));
                 continue;
             }
             // A bound driver shows refcount 0 while its device works: idle by numbers, busy in fact.
-            const auto sysfs = read_module_sysfs(paths, module.name);
-            if (!sysfs) {
-                keep("gone");
-                continue;
-            }
-            if (!sysfs->bound_devices.empty()) {
-                keep("bound to " + join(sysfs->bound_devices));
+            if (const auto devices = bound_devices(paths, module.name); !devices.empty()) {
+                keep("bound to " + join(devices));
                 continue;
             }
         }
@@ -189,6 +193,8 @@ SweepReport execute_sweep(const Paths& paths, const SweepPlan& plan,
         initial[verdict.module] = &verdict;
     while (removed_any && !hooks.dry_run) {
         removed_any = false;
+        const auto interfaces = options.read_network_interfaces ? options.read_network_interfaces()
+                                                                : std::map<std::string, std::vector<std::string>>();
         for (const auto& module : hooks.read_loaded()) {
             const auto it = initial.find(module.name);
             if (it == initial.end() || handled.count(module.name) != 0 || may_be_freed.count(module.name) == 0)
@@ -199,10 +205,8 @@ SweepReport execute_sweep(const Paths& paths, const SweepPlan& plan,
             const bool keep_listed = std::any_of(options.keep.begin(), options.keep.end(),
                                                  [&](const std::string& p) { return pattern_matches(p, module.name); });
             if (before.was_idle || !on_demand || keep_listed || module.permanent || !module.idle() ||
-                module.state != ModuleState::live || options.network_interfaces.count(module.name) != 0)
-                continue;
-            const auto sysfs = read_module_sysfs(paths, module.name);
-            if (!sysfs || !sysfs->bound_devices.empty())
+                module.state != ModuleState::live || interfaces.count(module.name) != 0 ||
+                !bound_devices(paths, module.name).empty())
                 continue;
             removed_any |= unload(module.name, "freed by this sweep", true);
         }

@@ -28,7 +28,8 @@ struct SweepOptions {
     std::chrono::seconds unload_delay{120};
     std::int64_t now = 0;            // CLOCK_BOOTTIME seconds
     // Module -> its network interfaces (net_devices.hpp): a module with interfaces is never idle.
-    std::map<std::string, std::vector<std::string>> network_interfaces;
+    // Asked for only when some candidate is idle; unset means none.
+    std::function<std::map<std::string, std::vector<std::string>>()> read_network_interfaces;
 };
 
 enum class Action { unload, keep };

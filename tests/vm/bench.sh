@@ -358,6 +358,47 @@ info "loaded-many: $(wc -l </proc/modules) modules in /proc/modules"
 section loaded-many loaded dummy loaded-dummy-with-60-modules "$reps_loaded"
 unload_extra
 
+# ---------------------------------------------------------------------------------------------
+# e. kmod-reap: a sweep that finds nothing to do (every candidate idle, none for long enough) against
+# kmod's lsmod, which reads the same /proc/modules and /sys/module. Every module is loaded through
+# kmod-request so that each is an on-demand candidate whose sysfs state the sweep must read: the
+# dearest sweep that unloads nothing. Measured at ~20 and ~150 modules to see how it grows.
+release=$(uname -r)
+reap_sweep() { # TARGET LABEL REPS
+    local target=$1 label=$2 reps=$3 path name i who order ours='' ref=''
+    for path in $(find "/lib/modules/$release/kernel/fs/nls" "/lib/modules/$release/kernel/crypto" \
+        "/lib/modules/$release/kernel/lib" "/lib/modules/$release/kernel/fs" -name '*.ko' 2>/dev/null); do
+        [ "$(wc -l </proc/modules)" -ge "$target" ] && break
+        name=${path##*/}
+        kmod-request "${name%.ko}" >/dev/null 2>&1
+    done
+    info "$label: $(wc -l </proc/modules) modules loaded, $(ls /run/kmod-tools/on-demand | wc -l) recorded"
+    # The delay comes from the configuration, so the sweep runs exactly as the timer runs it.
+    kmod-sysctl unload_delay=1h >/dev/null
+    kmod-reap >/dev/null 2>&1 # warm-up; starts the idle clocks
+    i=0
+    while [ "$i" -lt "$reps" ]; do
+        if [ $((i % 2)) -eq 0 ]; then order="ours ref"; else order="ref ours"; fi
+        for who in $order; do
+            if [ "$who" = ours ]; then
+                time_us kmod-reap
+                [ "$TIME_OK" = 1 ] || error "$label: kmod-reap failed"
+                ours="$ours $T"
+            else
+                time_us /sbin/lsmod
+                ref="$ref $T"
+            fi
+        done
+        i=$((i + 1))
+    done
+    [ "$(wc -l </proc/modules)" -ge "$target" ] || error "$label: only $(wc -l </proc/modules) modules loaded"
+    report "$label" "$ours" "$ref"
+}
+section reap-20 reap_sweep 20 reap-sweep-20-modules "$reps_loaded"
+section reap-150 reap_sweep 150 reap-sweep-150-modules "$reps_loaded"
+unload_extra
+rm -rf /run/kmod-tools/on-demand /run/kmod-tools/idle.json /run/kmod-tools/runtime.conf
+
 # The same two overhead figures without address-space randomisation. QEMU 7.2's TCG keys its
 # translated code on the virtual address, so with ASLR every process has all the code it runs
 # translated again: under TCG a run costs roughly in proportion to how much distinct code it
