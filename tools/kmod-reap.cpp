@@ -300,6 +300,8 @@ int run(int argc, char** argv)
                                         paths.runtime_dir() / "reap.lock");
     if (!lock) {
         log::notice("a sweep is already running; leaving it to finish (--wait waits for it)");
+        if (options.json) // still valid JSON for scripts: this run did nothing
+            std::cout << "[]\n";
         return 0;
     }
 
@@ -376,6 +378,11 @@ int run(int argc, char** argv)
     for (const auto& name : options.names) {
         if (loaded_names.count(normalize_module_name(name)) == 0) {
             log::error("module " + quote_name(name) + " is not loaded");
+            if (options.json)
+                json.push_back({{"module", normalize_module_name(name)},
+                                {"result", "not loaded"},
+                                {"reason", "not loaded"},
+                                {"cascaded", false}});
             named_failed = true;
         }
     }

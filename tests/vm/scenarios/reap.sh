@@ -176,6 +176,8 @@ check "an idle on-demand module not named stays, even with --delay 0" -- module_
 run_cmd kmod-reap dummy
 check_eq "named module not loaded: exit 1" 1 "$RUN_STATUS"
 check_match "named module not loaded: says so" "module 'dummy' is not loaded" "$RUN_ERR"
+run_cmd kmod-reap --json dummy
+check_match "named module not loaded: --json says so too" '"result": "not loaded"' "$RUN_OUT"
 run_cmd kmod-reap kt_no_such_module
 check_eq "named module that does not exist: exit 1" 1 "$RUN_STATUS"
 run_cmd kmod-reap -n efs
