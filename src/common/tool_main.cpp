@@ -33,10 +33,6 @@ void parse_command_line(CLI::App& app, int argc, char** argv)
     }
 }
 
-namespace {
-
-// The kernel may start its helper with fds 0-2 closed. The first files opened would then take
-// those numbers, and anything printed "to stderr" would land in a state file.
 void ensure_standard_fds()
 {
     for (int fd = 0; fd <= 2; ++fd) {
@@ -51,8 +47,6 @@ void ensure_standard_fds()
         }
     }
 }
-
-} // namespace
 
 int tool_main(std::string_view program_name, int argc, char** argv,
               const std::function<int(int argc, char** argv)>& body)

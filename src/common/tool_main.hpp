@@ -14,6 +14,11 @@ namespace kmodtools {
 int tool_main(std::string_view program_name, int argc, char** argv,
               const std::function<int(int argc, char** argv)>& body);
 
+// The kernel may start its helper with fds 0-2 closed; the first files opened would then take those
+// numbers, and anything printed "to stderr" would land in them. Opens /dev/null in their place.
+// tool_main() calls it first; exposed for tests.
+void ensure_standard_fds();
+
 // app.parse() that prints --help / --version itself and reports other parse errors as Error::usage.
 void parse_command_line(CLI::App& app, int argc, char** argv);
 

@@ -133,6 +133,16 @@ printf 'deny = fs-bfs\nbogus line\n' >/etc/kmod-tools/kmod-tools.conf
 check_exit "a broken policy refuses kernel requests" 1 -- kmod-request -k fs-udf
 rm /etc/kmod-tools/kmod-tools.conf
 
+# The kernel may start its helper with no fds 0-2 at all (test-tool-main proves the guard that
+# replaces them); here: the helper still works, and its records stay clean.
+check_fail "nlmon is not loaded yet" -- module_loaded nlmon
+check "kmod-request works with stdin, stdout and stderr closed" -- sh -c 'kmod-request -v kt-no-such-name nlmon <&- >&- 2>&-; test $? -eq 1'
+check "nlmon loaded all the same" -- module_loaded nlmon
+check_match "its record is clean JSON" '^\{$' "$(head -n 1 "$records/nlmon")"
+check_no_match "with no message inside" 'kmod-request|no module' "$(cat "$records/nlmon")"
+/sbin/rmmod nlmon
+rm -f "$records/nlmon"
+
 # Older invocation forms of the helper all work.
 /sbin/modprobe -r efs befs 2>/dev/null
 check "helper form '-s -k NAME'" -- kmod-request -s -k fs-efs

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Tests of the one place where errors become messages and exit statuses, and of the fd guard.
+#include "error.hpp"
+#include "tool_main.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <new>
+#include <stdexcept>
+
+#include <doctest/doctest.h>
+
+using namespace kmodtools;
+
+namespace {
+int run_body(const std::function<int(int, char**)>& body)
+{
+    char name[] = "kmod-test";
+    char* argv[] = {name, nullptr};
+    // Messages go to stderr; keep the test output clean.
+    const int saved = ::dup(STDERR_FILENO);
+    const int null_fd = ::open("/dev/null", O_WRONLY);
+    ::dup2(null_fd, STDERR_FILENO);
+    const int status = tool_main("kmod-test", 1, argv, body);
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    ::close(null_fd);
+    return status;
+}
+} // namespace
+
+TEST_CASE("every error maps to its documented exit status")
+{
+    CHECK(run_body([](int, char**) { return 0; }) == 0);
+    CHECK(run_body([](int, char**) -> int { throw Error::usage("bad name"); }) == 2);
+    CHECK(run_body([](int, char**) -> int { throw Error::failure("refused"); }) == 1);
+    CHECK(run_body([](int, char**) -> int { throw Error::system(ENOSPC, "cannot write x"); }) == 1);
+    CHECK(run_body([](int, char**) -> int { throw Error(ExitStatus::ok, ""); }) == 0); // --help, --version
+    CHECK(run_body([](int, char**) -> int { throw std::bad_alloc(); }) == 1);
+    CHECK(run_body([](int, char**) -> int { throw std::runtime_error("bug"); }) == 1);
+    CHECK(run_body([](int, char**) -> int { throw CLI::ParseError("bad option", 106); }) == 2);
+}
+
+TEST_CASE("Error::system names what failed and why")
+{
+    const auto error = Error::system(ENOSPC, "cannot save settings of 'lockd'");
+    CHECK(std::string(error.what()) == "cannot save settings of 'lockd': No space left on device");
+    CHECK(error.errnum() == ENOSPC);
+    CHECK(error.status() == ExitStatus::failure);
+}
+
+TEST_CASE("closed standard fds are replaced by /dev/null before anything else is opened")
+{
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(0);
+        ::close(1);
+        ::close(2);
+        ensure_standard_fds();
+        struct stat null_st {};
+        if (::stat("/dev/null", &null_st) < 0)
+            ::_exit(10);
+        for (int fd = 0; fd <= 2; ++fd) {
+            struct stat st {};
+            if (::fstat(fd, &st) < 0 || st.st_rdev != null_st.st_rdev || !S_ISCHR(st.st_mode))
+                ::_exit(11 + fd);
+        }
+        // The next file opened gets a number above the standard ones.
+        const int next = ::open("/dev/null", O_RDONLY);
+        ::_exit(next > 2 ? 0 : 20);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("open standard fds are left alone")
+{
+    struct stat before {};
+    REQUIRE(::fstat(STDOUT_FILENO, &before) == 0);
+    ensure_standard_fds();
+    struct stat after {};
+    REQUIRE(::fstat(STDOUT_FILENO, &after) == 0);
+    CHECK(before.st_ino == after.st_ino);
+    CHECK(before.st_dev == after.st_dev);
+}
