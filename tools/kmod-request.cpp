@@ -123,8 +123,10 @@ void record_inserted(const Paths& paths, const std::string& requested, Requester
         return;
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     const auto boottime = boottime_seconds();
+    std::vector<OnDemandRecord> records;
     for (const auto& module : inserted) {
-        OnDemandRecord record{module, requested, requester, now, boottime, {}, std::nullopt};
+        OnDemandRecord& record = records.emplace_back(
+            OnDemandRecord{module, requested, requester, now, boottime, {}, std::nullopt});
         record.instance = module_instance(paths, module);
         // What the parameters were right after loading, so kmod-reap can tell what was changed since.
         try {
@@ -135,8 +137,8 @@ void record_inserted(const Paths& paths, const std::string& requested, Requester
         } catch (const Error& error) {
             log::debug(error.what());
         }
-        write_on_demand_record(paths, record);
     }
+    write_on_demand_records(paths, records);
 }
 
 // The saved settings of `module` as load-time options; what cannot be trusted or passed is dropped

@@ -28,6 +28,17 @@ void collect_announcement(kmod_module* module, bool install, const char* options
         announcements->push_back({KmodModule(kmod_module_ref(module)), install, options != nullptr ? options : ""});
 }
 
+// Runs libkmod's probe with `flags`, collecting what it announces (in load order) into `announced`.
+int probe_announcing(kmod_module* module, unsigned flags, const std::string& options,
+                     std::vector<Announcement>& announced)
+{
+    announcements = &announced;
+    const int err = kmod_module_probe_insert_module(module, flags, options.empty() ? nullptr : options.c_str(),
+                                                    nullptr, nullptr, collect_announcement);
+    announcements = nullptr;
+    return err;
+}
+
 bool is_in_kernel(kmod_module* module)
 {
     const int state = kmod_module_get_initstate(module);
@@ -175,14 +186,11 @@ std::string join_options(const std::string& first, const std::string& second)
 int ModuleLoader::probe(kmod_module* module, bool dry_run, const std::string& options, LoadResult& result)
 {
     std::vector<Announcement> announced;
-    announcements = &announced;
     // As modprobe: the blacklist applies to aliases only; a dry run announces without inserting.
     unsigned flags = KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY;
     if (dry_run)
         flags |= KMOD_PROBE_DRY_RUN;
-    const int err = kmod_module_probe_insert_module(module, flags, options.empty() ? nullptr : options.c_str(),
-                                                    nullptr, nullptr, collect_announcement);
-    announcements = nullptr;
+    const int err = probe_announcing(module, flags, options, announced);
 
     // What went in is what was announced and is in the kernel now. A concurrent loader of the same
     // module (the kernel runs many helpers at once) makes the kernel answer EEXIST, which libkmod
@@ -223,10 +231,7 @@ LoadResult ModuleLoader::load(std::string_view name, bool dry_run, const ExtraOp
         std::string own_saved;
         if (extra.has_saved && extra.saved) {
             std::vector<Announcement> plan;
-            announcements = &plan;
-            kmod_module_probe_insert_module(module.get(), KMOD_PROBE_DRY_RUN | KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY,
-                                            nullptr, nullptr, nullptr, collect_announcement);
-            announcements = nullptr;
+            probe_announcing(module.get(), KMOD_PROBE_DRY_RUN | KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY, {}, plan);
             for (const auto& step : plan) {
                 const std::string step_name = kmod_module_get_name(step.module.get());
                 if (step.install || !extra.has_saved(step_name))
@@ -275,11 +280,9 @@ std::string ModuleLoader::show_depends(std::string_view name)
     for (kmod_list* it = list.get(); it != nullptr; it = kmod_list_next(list.get(), it)) {
         KmodModule module(kmod_module_get_module(it));
         std::vector<Announcement> announced;
-        announcements = &announced;
-        const int err = kmod_module_probe_insert_module(
-            module.get(), KMOD_PROBE_IGNORE_LOADED | KMOD_PROBE_DRY_RUN | KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY,
-            nullptr, nullptr, nullptr, collect_announcement);
-        announcements = nullptr;
+        const int err = probe_announcing(
+            module.get(), KMOD_PROBE_IGNORE_LOADED | KMOD_PROBE_DRY_RUN | KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY, {},
+            announced);
         // The same lines as modprobe's print_action().
         for (const auto& announcement : announced) {
             kmod_module* announced_module = announcement.module.get();

@@ -125,13 +125,18 @@ OnDemandRecord parse_on_demand_record(std::string_view text, const std::string& 
     return record;
 }
 
-void write_on_demand_record(const Paths& paths, const OnDemandRecord& record)
+void write_on_demand_records(const Paths& paths, const std::vector<OnDemandRecord>& records)
 {
-    if (!is_module_name(record.module))
-        throw Error::failure("cannot record module '" + record.module + "': not a module name");
+    for (const auto& record : records)
+        if (!is_module_name(record.module))
+            throw Error::failure("cannot record module '" + record.module + "': not a module name");
+    if (records.empty())
+        return;
     open_owned_directory(paths.runtime_dir(), 0755);
     const auto dir = open_owned_directory(records_dir(paths), 0755);
-    replace_file_atomically(dir.get(), record.module, serialize(record), 0644, records_dir(paths) / record.module);
+    for (const auto& record : records)
+        replace_file_atomically(dir.get(), record.module, serialize(record), 0644,
+                                records_dir(paths) / record.module);
 }
 
 std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths, UntrustedRecords* untrusted)
