@@ -9,6 +9,7 @@
 #include "kernel_knobs.hpp"
 #include "kmod_handles.hpp"
 #include "loaded_modules.hpp"
+#include "module_remover.hpp"
 #include "log.hpp"
 #include "module_pattern.hpp"
 #include "net_devices.hpp"
@@ -137,62 +138,6 @@ int manage_settings(const Paths& paths, const Options& options)
         std::cout << json.dump(2) << "\n";
     return status;
 }
-
-// delete_module() through libkmod, never waiting: a module in use is skipped, not waited for.
-class KernelRemover {
-public:
-    RemoveResult operator()(const std::string& name)
-    {
-        kmod_module* raw = nullptr;
-        if (const int err = kmod_module_new_from_name(ctx(), name.c_str(), &raw); err < 0)
-            return {RemoveOutcome::failed, "cannot look up '" + name + "': " + errno_text(-err)};
-        KmodModule module(raw);
-        const int err = kmod_module_remove_module(module.get(), KMOD_REMOVE_NOWAIT);
-        if (err == 0)
-            return {RemoveOutcome::removed, {}};
-        if (err == -EBUSY || err == -EAGAIN)
-            return {RemoveOutcome::busy, {}};
-        if (err == -ENOENT)
-            return {RemoveOutcome::gone, {}};
-        return {RemoveOutcome::failed, "cannot unload '" + name + "': " + errno_text(-err) +
-                                           (err == -EPERM ? " (unloading modules needs CAP_SYS_MODULE)" : "")};
-    }
-
-    // modules.dep dependencies and soft dependencies: what loading `name` pulled in.
-    std::vector<std::string> dependencies(const std::string& name)
-    {
-        std::vector<std::string> names;
-        kmod_module* raw = nullptr;
-        if (kmod_module_new_from_name(ctx(), name.c_str(), &raw) < 0)
-            return names;
-        KmodModule module(raw);
-        auto add = [&names](kmod_list* raw_list) {
-            KmodModuleList list(raw_list);
-            for (kmod_list* it = list.get(); it != nullptr; it = kmod_list_next(list.get(), it)) {
-                KmodModule dependency(kmod_module_get_module(it));
-                names.emplace_back(kmod_module_get_name(dependency.get()));
-            }
-        };
-        add(kmod_module_get_dependencies(module.get()));
-        kmod_list* pre = nullptr;
-        kmod_list* post = nullptr;
-        if (kmod_module_get_softdeps(module.get(), &pre, &post) == 0) {
-            add(pre);
-            add(post);
-        }
-        return names;
-    }
-
-private:
-    // Set up on first use: most sweeps remove nothing, and libkmod reads its configuration on start.
-    kmod_ctx* ctx()
-    {
-        if (!ctx_)
-            ctx_ = new_kmod_context();
-        return ctx_.get();
-    }
-    KmodContext ctx_;
-};
 
 // Records of modules no longer loaded, or of an earlier load of a module loaded again since by
 // other means, describe nothing: drop them so they cannot make a later load look on demand.
@@ -350,13 +295,13 @@ int run(int argc, char** argv)
                 verdict.reason = "state rebuilt this sweep";
             }
 
-    KernelRemover remover;
+    ModuleRemover remover(paths);
     SweepHooks hooks;
     // A dry run saves nothing: it would leave settings behind for modules that stay loaded.
     hooks.save_settings = [&](const std::string& module) {
         return options.dry_run ? std::string() : save_before_unload(paths, module, records);
     };
-    hooks.remove = [&remover](const std::string& module) { return remover(module); };
+    hooks.remove = [&remover](const std::string& module) { return remover.remove(module); };
     hooks.read_loaded = [&paths] { return read_loaded_modules(paths); };
     hooks.dependencies_of = [&remover](const std::string& module) { return remover.dependencies(module); };
     hooks.dry_run = options.dry_run;

@@ -298,7 +298,7 @@ int run(int argc, char** argv)
                            : options.verbose > 1 ? log::Level::debug
                            : options.verbose > 0 ? log::Level::info
                                                  : log::Level::notice;
-    log::setup("kmod-request", target, threshold);
+    log::setup("kmod-request", target, threshold, paths.dev_kmsg());
 
     const int modes = int(options.show_depends) + int(options.explain);
     if (modes > 1)

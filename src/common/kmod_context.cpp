@@ -5,9 +5,12 @@
 #include "error.hpp"
 #include "log.hpp"
 
+#include <dlfcn.h>
+
 #include <cstdarg>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace kmodtools {
 namespace {
@@ -25,16 +28,32 @@ void forward_libkmod_log(void*, int priority, const char*, int, const char*, con
 
 } // namespace
 
-KmodContext new_kmod_context(const char* modules_dir, const char* const* config_paths)
+KmodContext new_kmod_context(const Paths& paths, const std::filesystem::path& modules_dir)
 {
-    KmodContext ctx(kmod_new(modules_dir, config_paths));
+    // libkmod's default configuration directories, under the root when tests redirect it.
+    std::vector<std::string> config_dirs;
+    std::vector<const char*> config_paths;
+    if (paths.redirected()) {
+        for (const char* dir : {"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"})
+            config_dirs.push_back(paths.under_root(dir).string());
+        for (const auto& dir : config_dirs)
+            config_paths.push_back(dir.c_str());
+        config_paths.push_back(nullptr);
+    }
+    KmodContext ctx(kmod_new(modules_dir.c_str(), paths.redirected() ? config_paths.data() : nullptr));
     if (!ctx)
-        throw Error::failure(std::string("cannot set up libkmod for ") +
-                             (modules_dir != nullptr ? modules_dir : "the running kernel"));
+        throw Error::failure("cannot set up libkmod for " + modules_dir.string());
     kmod_set_log_fn(ctx.get(), forward_libkmod_log, nullptr);
     // libkmod's own debugging shows with -vv (our debug threshold), its warnings always.
     kmod_set_log_priority(ctx.get(), log::threshold() == log::Level::debug ? 7 : 4);
     return ctx;
+}
+
+void require_kernel_access(const Paths& paths)
+{
+    if (paths.redirected() && ::dlsym(RTLD_DEFAULT, test_shim_symbol) == nullptr)
+        throw Error::failure(std::string("refusing to load or unload modules of the running kernel with $") +
+                             root_environment_variable + " set (a test tree needs the test shim preloaded)");
 }
 
 } // namespace kmodtools

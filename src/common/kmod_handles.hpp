@@ -2,8 +2,11 @@
 // Owning handles for libkmod objects, so no tool code calls *_unref() by hand.
 #pragma once
 
+#include "paths.hpp"
+
 #include <libkmod.h>
 
+#include <filesystem>
 #include <memory>
 
 namespace kmodtools {
@@ -28,7 +31,16 @@ using KmodModule = std::unique_ptr<kmod_module, KmodModuleUnref>;
 using KmodModuleList = std::unique_ptr<kmod_list, KmodModuleListUnref>;
 using KmodInfoList = std::unique_ptr<kmod_list, KmodInfoListFree>;
 
-// kmod_new() with libkmod's messages routed through log.hpp. Throws Error if libkmod cannot start.
-KmodContext new_kmod_context(const char* modules_dir = nullptr, const char* const* config_paths = nullptr);
+// kmod_new() for the module tree `modules_dir`, with modprobe.d read under the root of `paths` and
+// libkmod's messages routed through log.hpp. Throws Error if libkmod cannot start.
+KmodContext new_kmod_context(const Paths& paths, const std::filesystem::path& modules_dir);
+
+// Whether this process may ask the kernel to insert or remove modules. A redirected root
+// (KMOD_TOOLS_ROOT) is a test's fake tree: its module calls must reach the test shim that stands in
+// for the kernel (tests/cli/shim), never the running kernel. Throws Error if that shim is missing.
+void require_kernel_access(const Paths& paths);
+
+// The symbol the test shim defines; its presence in the process is how the shim is recognised.
+inline constexpr const char* test_shim_symbol = "kmod_tools_test_shim";
 
 } // namespace kmodtools

@@ -59,7 +59,7 @@ bool fd_is_journal_stream(int fd)
     return st.st_dev == device && st.st_ino == inode;
 }
 
-void setup(std::string_view program_name, Target target, Level threshold)
+void setup(std::string_view program_name, Target target, Level threshold, const std::filesystem::path& kernel_log)
 {
     State& s = state();
     std::lock_guard lock(s.mutex);
@@ -71,7 +71,7 @@ void setup(std::string_view program_name, Target target, Level threshold)
         // openlog keeps the pointer: s.program lives as long as the process.
         ::openlog(s.program.c_str(), LOG_PID, LOG_DAEMON);
     } else if (target == Target::kmsg) {
-        s.kmsg.reset(::open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY));
+        s.kmsg.reset(kernel_log.empty() ? -1 : ::open(kernel_log.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY));
         if (!s.kmsg) // no /dev/kmsg (containers): stderr is better than nothing
             s.target = Target::stderr_stream;
     }
@@ -85,8 +85,6 @@ void set_threshold(Level threshold)
 }
 
 Level threshold() { return state().threshold; }
-
-const std::string& program_name() { return state().program; }
 
 namespace {
 void write_record(State& s, Level level, const std::string& line);

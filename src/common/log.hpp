@@ -2,6 +2,7 @@
 // Logging with the program name as prefix, to stderr (journal-aware), syslog or the kernel log.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -17,10 +18,11 @@ enum class Target {
 };
 
 // Called once by each tool before anything is logged. `threshold`: the least severe level shown.
-void setup(std::string_view program_name, Target target, Level threshold = Level::notice);
+// `kernel_log` is the kernel log device (Paths::dev_kmsg()), for Target::kmsg.
+void setup(std::string_view program_name, Target target, Level threshold = Level::notice,
+           const std::filesystem::path& kernel_log = {});
 void set_threshold(Level threshold);
 Level threshold();
-const std::string& program_name();
 
 void message(Level level, std::string_view text);
 inline void error(std::string_view text) { message(Level::error, text); }

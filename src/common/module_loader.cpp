@@ -87,17 +87,7 @@ std::string_view to_string(LoadStatus status)
 ModuleLoader::ModuleLoader(const Paths& paths, const std::filesystem::path& modules_dir)
     : paths_(paths), modules_dir_(modules_dir)
 {
-    // libkmod's default configuration directories, under the root when tests redirect it.
-    std::vector<std::string> config_dirs;
-    std::vector<const char*> config_paths;
-    if (paths.redirected()) {
-        for (const char* dir : {"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"})
-            config_dirs.push_back(paths.under_root(dir).string());
-        for (const auto& dir : config_dirs)
-            config_paths.push_back(dir.c_str());
-        config_paths.push_back(nullptr);
-    }
-    ctx_ = new_kmod_context(modules_dir.c_str(), paths.redirected() ? config_paths.data() : nullptr);
+    ctx_ = new_kmod_context(paths, modules_dir);
     // Load the indexes once for the whole batch. Without them libkmod opens each index per lookup,
     // which still works (an empty modules.builtin.bin, as depmod writes for a tree without
     // modules.builtin, makes the preload fail though every lookup would succeed).
@@ -190,6 +180,8 @@ int ModuleLoader::probe(kmod_module* module, bool dry_run, const std::string& op
     unsigned flags = KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY;
     if (dry_run)
         flags |= KMOD_PROBE_DRY_RUN;
+    else
+        require_kernel_access(paths_);
     const int err = probe_announcing(module, flags, options, announced);
 
     // What went in is what was announced and is in the kernel now. A concurrent loader of the same

@@ -9,6 +9,7 @@
 
 #include "idle_state.hpp"
 #include "loaded_modules.hpp"
+#include "module_remover.hpp"
 #include "on_demand.hpp"
 #include "paths.hpp"
 
@@ -55,11 +56,6 @@ SweepPlan plan_sweep(const Paths& paths, const std::vector<LoadedModule>& loaded
 // Whether a record describes the module loaded now (not an earlier load of the same name).
 bool record_matches(const Paths& paths, const OnDemandRecord& record, const LoadedModule& module);
 
-enum class RemoveOutcome { removed, busy, gone, failed };
-struct RemoveResult {
-    RemoveOutcome outcome = RemoveOutcome::failed;
-    std::string error;
-};
 
 struct SweepHooks {
     // Saves the module's settings before it goes; returns an empty string or why it could not.
