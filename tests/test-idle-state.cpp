@@ -13,11 +13,11 @@ TEST_CASE("the state round-trips, and no file means no clocks")
 {
     FakeRoot root;
     CHECK(read_idle_state(root.paths()).empty());
-    write_idle_state(root.paths(), {{"xfs", {42, "0xffffffffc0a2e000"}}, {"minix", {7, ""}}});
+    write_idle_state(root.paths(), {{"xfs", {42, "ino:4242"}}, {"minix", {7, ""}}});
     const auto state = read_idle_state(root.paths());
     REQUIRE(state.size() == 2);
     CHECK(state.at("xfs").idle_since == 42);
-    CHECK(state.at("xfs").instance == "0xffffffffc0a2e000");
+    CHECK(state.at("xfs").instance == "ino:4242");
     CHECK(state.at("minix").idle_since == 7);
 }
 

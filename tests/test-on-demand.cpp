@@ -18,7 +18,7 @@ using kmodtools::testing::FakeRoot;
 namespace {
 OnDemandRecord sample(const std::string& module, std::int64_t when = 1700000000)
 {
-    return {module, "fs-" + module, Requester::kernel, when, 42, "0xffffffffc0a2e000", std::nullopt};
+    return {module, "fs-" + module, Requester::kernel, when, 42, "ino:4242", std::nullopt};
 }
 } // namespace
 
@@ -34,13 +34,13 @@ TEST_CASE("records round-trip through their file")
     CHECK(xfs.requester == Requester::kernel);
     CHECK(xfs.loaded_at == 1700000000);
     CHECK(xfs.loaded_at_boottime == 42);
-    CHECK(xfs.instance == "0xffffffffc0a2e000");
+    CHECK(xfs.instance == "ino:4242");
     CHECK(records.at("libcrc32c").requester == Requester::user);
     CHECK(records.at("libcrc32c").parameters_at_load == Parameters{{"debug", "0"}});
     CHECK_FALSE(xfs.parameters_at_load.has_value());
 
-    remove_on_demand_record(root.paths(), "xfs");
-    remove_on_demand_record(root.paths(), "never-recorded");
+    remove_record(root.paths(), "xfs");
+    remove_record(root.paths(), "never-recorded");
     CHECK(read_on_demand_records(root.paths()).size() == 1);
 }
 

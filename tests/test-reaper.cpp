@@ -3,6 +3,7 @@
 // idle clocks start, reset on use and expire; keep list; bound drivers; cascade; named modules.
 #include "fake_root.hpp"
 #include "reaper.hpp"
+#include "settings.hpp"
 
 #include <algorithm>
 
@@ -18,19 +19,16 @@ namespace {
 struct FakeKernel : FakeRoot {
     std::vector<LoadedModule> modules;
 
-    void load(const std::string& name, int refcount = 0, std::vector<std::string> holders = {},
-              const std::string& address = "0xffffffffc0000000")
+    // The sweep reads /proc/modules (here: `modules`), and of /sys/module only the directory's inode
+    // (which load it is) and drivers/ (bound devices).
+    void load(const std::string& name, int refcount = 0, std::vector<std::string> holders = {})
     {
         LoadedModule module;
         module.name = name;
-        module.size = 4096;
         module.refcount = refcount;
         module.holders = std::move(holders);
-        module.address = address;
         modules.push_back(module);
-        write("/sys/module/" + name + "/initstate", "live\n");
-        write("/sys/module/" + name + "/refcnt", std::to_string(refcount) + "\n");
-        mkdir("/sys/module/" + name + "/holders");
+        mkdir("/sys/module/" + name);
     }
     LoadedModule& get(const std::string& name)
     {
@@ -222,7 +220,7 @@ TEST_CASE("execution: settings first, removal, cascade to what the removal freed
     std::vector<std::string> saved;
     std::vector<std::string> removed;
     SweepHooks hooks;
-    hooks.save_settings = [&](const std::string& module) {
+    hooks.save_settings = [&](const std::string& module, const std::optional<Parameters>&) {
         saved.push_back(module);
         return std::string();
     };
@@ -258,7 +256,7 @@ TEST_CASE("execution: settings first, removal, cascade to what the removal freed
                                        [](const SweepOutcome& o) { return o.module == "libcrc32c"; });
     REQUIRE(cascaded != report.outcomes.end());
     CHECK(cascaded->cascaded);
-    CHECK(cascaded->result == "unloaded");
+    CHECK(cascaded->status == SweepStatus::unloaded);
     CHECK(report.next_state.count("xfs") == 0);
 }
 
@@ -270,7 +268,9 @@ TEST_CASE("a module whose settings cannot be saved is not unloaded")
     const auto plan = plan_sweep(kernel.paths(), kernel.modules, on_demand(kernel, {"lockd"}), {}, options);
     bool removed = false;
     SweepHooks hooks;
-    hooks.save_settings = [](const std::string&) { return std::string("No space left on device"); };
+    hooks.save_settings = [](const std::string&, const std::optional<Parameters>&) {
+        return std::string("No space left on device");
+    };
     hooks.remove = [&](const std::string&) {
         removed = true;
         return RemoveResult{RemoveOutcome::removed, {}};
@@ -279,7 +279,7 @@ TEST_CASE("a module whose settings cannot be saved is not unloaded")
     const auto report = execute_sweep(kernel.paths(), plan, on_demand(kernel, {"lockd"}), options, hooks);
     CHECK_FALSE(removed);
     CHECK(report.failed);
-    CHECK(report.outcomes.front().result == "not saved");
+    CHECK(report.outcomes.front().status == SweepStatus::not_saved);
     CHECK(report.outcomes.front().reason == "No space left on device");
 }
 
@@ -303,22 +303,164 @@ TEST_CASE("busy and gone are reported, not failures; a real failure is")
     hooks.read_loaded = [&] { return kernel.modules; };
     const auto report = execute_sweep(kernel.paths(), plan, records, options, hooks);
     REQUIRE(report.outcomes.size() == 3);
-    CHECK(report.outcomes[0].result == "busy");
-    CHECK(report.outcomes[1].result == "gone");
-    CHECK(report.outcomes[2].result == "failed");
+    CHECK(report.outcomes[0].status == SweepStatus::busy);
+    CHECK(report.outcomes[1].status == SweepStatus::gone);
+    CHECK(report.outcomes[2].status == SweepStatus::failed);
     CHECK(report.failed);
 }
 
-TEST_CASE("a dry run removes nothing")
+TEST_CASE("a dry run saves and removes nothing, whatever the hooks would do")
 {
     FakeKernel kernel;
     kernel.load("minix");
-    const auto options = at(1000, seconds(0));
+    auto options = at(1000, seconds(0));
+    options.dry_run = true;
     const auto plan = plan_sweep(kernel.paths(), kernel.modules, on_demand(kernel, {"minix"}), {}, options);
     SweepHooks hooks;
-    hooks.dry_run = true;
-    hooks.remove = [](const std::string&) -> RemoveResult { FAIL("removed in a dry run"); return {}; };
+    hooks.save_settings = [](const std::string&, const std::optional<Parameters>&) -> std::string {
+        FAIL("settings saved in a dry run");
+        return {};
+    };
+    hooks.remove = [](const std::string&) -> RemoveResult {
+        FAIL("removed in a dry run");
+        return {};
+    };
     hooks.read_loaded = [&] { return kernel.modules; };
     const auto report = execute_sweep(kernel.paths(), plan, on_demand(kernel, {"minix"}), options, hooks);
-    CHECK(report.outcomes.front().result == "would unload");
+    CHECK(report.outcomes.front().status == SweepStatus::would_unload);
+    CHECK_FALSE(report.failed);
+}
+
+namespace {
+
+// A sweep where removing `top` frees `dependency`, which then falls under `guard`.
+std::vector<std::string> cascade_with(const std::function<void(FakeKernel&, SweepOptions&)>& guard)
+{
+    FakeKernel kernel;
+    kernel.load("dependency", 0, {"top"});
+    kernel.load("top");
+    const auto records = on_demand(kernel, {"dependency", "top"});
+    auto options = at(1000, seconds(0));
+    guard(kernel, options);
+    const auto plan = plan_sweep(kernel.paths(), kernel.modules, records, {}, options);
+    std::vector<std::string> removed;
+    SweepHooks hooks;
+    hooks.remove = [&](const std::string& module) {
+        removed.push_back(module);
+        kernel.unload(module);
+        return RemoveResult{RemoveOutcome::removed, {}};
+    };
+    hooks.read_loaded = [&] { return kernel.modules; };
+    hooks.dependencies_of = [](const std::string& module) {
+        return module == "top" ? std::vector<std::string>{"dependency"} : std::vector<std::string>{};
+    };
+    execute_sweep(kernel.paths(), plan, records, options, hooks);
+    return removed;
+}
+
+} // namespace
+
+TEST_CASE("the cascade asks the same rules as the plan: a freed dependency that must stay, stays")
+{
+    // Without a guard the freed dependency goes with the module that held it...
+    CHECK(cascade_with([](FakeKernel&, SweepOptions&) {}) == std::vector<std::string>{"top", "dependency"});
+    // ...but not when it is keep-listed,
+    CHECK(cascade_with([](FakeKernel&, SweepOptions& options) { options.keep = {"depend*"}; }) ==
+          std::vector<std::string>{"top"});
+    // bound to a device,
+    CHECK(cascade_with([](FakeKernel& kernel, SweepOptions&) {
+              kernel.symlink("../../../../devices/platform/serial8250",
+                             "/sys/module/dependency/drivers/platform:serial8250/serial8250");
+          }) == std::vector<std::string>{"top"});
+    // or the driver of a network interface.
+    CHECK(cascade_with([](FakeKernel&, SweepOptions& options) {
+              options.read_network_interfaces = [] { return InterfacesByDriver{{"dependency", {"dep0"}}}; };
+          }) == std::vector<std::string>{"top"});
+}
+
+TEST_CASE("keep_reason: a named module skips the on-demand, keep, interface and binding rules only")
+{
+    FakeKernel kernel;
+    kernel.load("e1000");
+    kernel.symlink("../../../../devices/pci0000:00/0000:00:03.0", "/sys/module/e1000/drivers/pci:e1000/0000:00:03.0");
+    const InterfacesByDriver interfaces{{"e1000", {"eth0"}}};
+    const auto lookup = [&]() -> const InterfacesByDriver& { return interfaces; };
+    const auto& e1000 = kernel.get("e1000");
+    CHECK(keep_reason(kernel.paths(), e1000, false, false, false, {}, lookup) == "not loaded on demand");
+    CHECK(keep_reason(kernel.paths(), e1000, true, false, false, {"e1*"}, lookup) == "keep list (e1*)");
+    CHECK(keep_reason(kernel.paths(), e1000, true, false, false, {}, lookup) == "has network interfaces eth0");
+    CHECK(keep_reason(kernel.paths(), e1000, false, false, true, {}, lookup) == "has network interfaces eth0");
+    CHECK(keep_reason(kernel.paths(), e1000, false, true, false, {"e1*"}, lookup).empty());
+    kernel.get("e1000").refcount = 2;
+    CHECK(keep_reason(kernel.paths(), e1000, true, true, false, {}, lookup) == "in use (2 references)");
+}
+
+TEST_CASE("run_sweep in a dry run leaves the settings, records and idle clocks byte-identical")
+{
+    FakeKernel kernel;
+    kernel.load("minix");
+    kernel.load("lockd");
+    kernel.write("/sys/module/lockd/parameters/nlm_timeout", "15\n", 0644);
+    kernel.write("/proc/modules", "minix 4096 0 - Live 0x0\nlockd 4096 0 - Live 0x0\n");
+    for (const char* name : {"minix", "lockd"}) {
+        auto record = on_demand(kernel, {name}).at(name);
+        record.parameters_at_load = Parameters{};
+        write_on_demand_record(kernel.paths(), record);
+    }
+    // A corrupt record, which a real sweep would remove, and an expired clock for minix.
+    kernel.write("/run/kmod-tools/on-demand/broken", "{", 0644);
+    write_idle_state(kernel.paths(), {{"minix", {10, module_instance(kernel.paths(), "minix")}}});
+    save_settings(kernel.paths(), "lockd", {{"nlm_timeout", "20"}});
+
+    auto snapshot = [&] {
+        std::map<std::string, std::string> files;
+        for (const auto& entry : std::filesystem::recursive_directory_iterator(kernel.path()))
+            if (entry.is_regular_file())
+                files[entry.path().string()] = kmodtools::testing::read_file(entry.path());
+        return files;
+    };
+    const auto before = snapshot();
+
+    auto options = at(1000, seconds(0));
+    options.dry_run = true;
+    const auto paths = kernel.paths(); // the remover and the hooks keep a reference to it
+    ModuleRemover remover(paths);
+    auto hooks = system_sweep_hooks(paths, remover);
+    hooks.read_loaded = [&] { return kernel.modules; };
+    const auto report = run_sweep(paths, kernel.modules, options, hooks);
+    CHECK(snapshot() == before);
+    // The corrupt record makes even a dry run unload nothing: it says what a real sweep would do.
+    for (const auto& outcome : report.outcomes)
+        CHECK_MESSAGE(outcome.status == SweepStatus::kept, outcome.module);
+
+    // Without the corrupt record the dry run says what would go, and still writes nothing.
+    std::filesystem::remove(kernel / "/run/kmod-tools/on-demand/broken");
+    const auto clean = snapshot();
+    const auto second = run_sweep(paths, kernel.modules, options, hooks);
+    CHECK(snapshot() == clean);
+    CHECK(std::count_if(second.outcomes.begin(), second.outcomes.end(), [](const SweepOutcome& o) {
+              return o.status == SweepStatus::would_unload;
+          }) == 2);
+}
+
+TEST_CASE("run_sweep reports a named module that is not loaded, and fails")
+{
+    FakeKernel kernel;
+    auto options = at(1000);
+    options.named = {"not-here"};
+    options.dry_run = true;
+    SweepHooks hooks;
+    hooks.read_loaded = [&] { return kernel.modules; };
+    const auto report = run_sweep(kernel.paths(), kernel.modules, options, hooks);
+    REQUIRE(report.outcomes.size() == 1);
+    CHECK(report.outcomes[0].module == "not_here");
+    CHECK(report.outcomes[0].status == SweepStatus::not_loaded);
+    CHECK(report.failed);
+}
+
+TEST_CASE("sweep statuses have one spelling each")
+{
+    CHECK(to_string(SweepStatus::would_unload) == "would-unload");
+    CHECK(to_string(SweepStatus::not_saved) == "not-saved");
+    CHECK(to_string(SweepStatus::not_loaded) == "not-loaded");
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Tests of requested-name validation and of quoting names in messages.
+// Tests of module names, requested-name validation, name/option splitting and quoting names in messages.
+#include "error.hpp"
 #include "request_name.hpp"
 
 #include <doctest/doctest.h>
@@ -32,4 +33,33 @@ TEST_CASE("names in messages are quoted, escaped and cut short")
     CHECK(quote_name("a\nb") == "'a\\x0ab'");
     CHECK(quote_name("\x1b[31mred") == "'\\x1b[31mred'");
     CHECK(quote_name(std::string(100, 'a')) == "'" + std::string(64, 'a') + "...'");
+}
+
+TEST_CASE("module names compare with - and _ alike")
+{
+    CHECK(normalize_module_name("snd-hda-intel") == "snd_hda_intel");
+    CHECK(normalize_module_name("xfs") == "xfs");
+}
+
+TEST_CASE("is_module_name accepts what the kernel keeps and nothing a path could hide in")
+{
+    CHECK(is_module_name("snd_hda_intel"));
+    CHECK(is_module_name(std::string(55, 'a')));
+    CHECK_FALSE(is_module_name(std::string(56, 'a')));
+    CHECK_FALSE(is_module_name(""));
+    CHECK_FALSE(is_module_name("snd-hda-intel"));
+    CHECK_FALSE(is_module_name("../etc"));
+    CHECK_FALSE(is_module_name("fs-xfs"));
+}
+
+TEST_CASE("split_requested_names gives PARAM=VALUE words to the name before them")
+{
+    const auto requested = split_requested_names({"lockd", "nlm_timeout=15", "nlm_udpport=4045", "xfs", "=odd"});
+    CHECK(requested.names == std::vector<std::string>{"lockd", "xfs", "=odd"});
+    CHECK(requested.options.at("lockd") == "nlm_timeout=15 nlm_udpport=4045");
+    CHECK(requested.options.count("xfs") == 0);
+    CHECK_THROWS_WITH_AS(split_requested_names({"a=1", "lockd"}), "option 'a=1' comes before any module name", Error);
+    CHECK_THROWS_WITH_AS(split_requested_names({}), "no module name given (see --help)", Error);
+    CHECK_THROWS_WITH_AS(split_requested_names({"xfs", "bad/name"}),
+                         "bad name 'bad/name': name contains '/' (a module name or alias, not a path)", Error);
 }

@@ -47,12 +47,18 @@ TEST_CASE("every kind of value round-trips through the file")
     CHECK_FALSE(load_settings(root.paths(), "scsi_debug").has_value());
 }
 
-TEST_CASE("values that cannot be passed are never saved")
+TEST_CASE("values that cannot be passed are never saved, nor restored from a hand-edited file")
 {
     FakeRoot root;
-    CHECK_THROWS_AS(save_settings(root.paths(), "m", {{"p", "say \"hi\""}}), Error);
-    CHECK_THROWS_AS(save_settings(root.paths(), "m", {{"p", "two\nlines"}}), Error);
+    save_settings(root.paths(), "m", {{"p", "say \"hi\""}, {"q", "two\nlines"}, {"r", "1"}});
+    CHECK(load_settings(root.paths(), "m") == Parameters{{"r", "1"}});
+    save_settings(root.paths(), "m", {{"p", "say \"hi\""}}); // nothing passable left: no file
+    CHECK_FALSE(load_settings(root.paths(), "m").has_value());
+    root.write("/var/lib/kmod-tools/settings/m.conf",
+               "# kmod-tools saved settings 1\np=a\x01b\nr=2\n# end\n", 0600);
+    CHECK(load_settings(root.paths(), "m") == Parameters{{"r", "2"}});
     CHECK_THROWS_AS(save_settings(root.paths(), "../etc", {{"p", "1"}}), Error);
+    CHECK_THROWS_AS(save_settings(root.paths(), "m", {{"bad name", "1"}}), Error);
     CHECK(unpassable_value_problem("plain, with spaces") == "");
     CHECK(unpassable_value_problem("a\"b") == "contains a double quote, which the kernel's option parser cannot take");
     CHECK(unpassable_value_problem("a\tb") == "contains a control character");
@@ -125,4 +131,14 @@ TEST_CASE("what is saved: changes since load, on top of what was saved before")
     CHECK(settings_to_save(current, at_load, previous) == Parameters{{"a", "1"}, {"b", "changed"}});
     // Nothing known about the load: everything writable is saved.
     CHECK(settings_to_save(current, std::nullopt, std::nullopt) == current);
+}
+
+TEST_CASE("parse_options splits an options string as the kernel's parser does, the inverse of format_option")
+{
+    CHECK(parse_options("") == Parameters{});
+    CHECK(parse_options("  nlm_timeout=15   debug ") == Parameters{{"nlm_timeout", "15"}, {"debug", ""}});
+    CHECK(parse_options(format_option("name", "two words") + " " + format_option("empty", "")) ==
+          Parameters{{"name", "two words"}, {"empty", ""}});
+    CHECK(parse_options("a=1 a=2") == Parameters{{"a", "2"}});
+    CHECK(parse_options("\"quoted=whole word\"") == Parameters{{"quoted", "whole word"}});
 }

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <iostream>
 #include <new>
 #include <stdexcept>
 
@@ -16,7 +17,7 @@
 using namespace kmodtools;
 
 namespace {
-int run_body(const std::function<int(int, char**)>& body)
+int run_body(const std::function<ExitStatus(int, char**)>& body)
 {
     char name[] = "kmod-test";
     char* argv[] = {name, nullptr};
@@ -34,14 +35,49 @@ int run_body(const std::function<int(int, char**)>& body)
 
 TEST_CASE("every error maps to its documented exit status")
 {
-    CHECK(run_body([](int, char**) { return 0; }) == 0);
-    CHECK(run_body([](int, char**) -> int { throw Error::usage("bad name"); }) == 2);
-    CHECK(run_body([](int, char**) -> int { throw Error::failure("refused"); }) == 1);
-    CHECK(run_body([](int, char**) -> int { throw Error::system(ENOSPC, "cannot write x"); }) == 1);
-    CHECK(run_body([](int, char**) -> int { throw Error(ExitStatus::ok, ""); }) == 0); // --help, --version
-    CHECK(run_body([](int, char**) -> int { throw std::bad_alloc(); }) == 1);
-    CHECK(run_body([](int, char**) -> int { throw std::runtime_error("bug"); }) == 1);
-    CHECK(run_body([](int, char**) -> int { throw CLI::ParseError("bad option", 106); }) == 2);
+    CHECK(run_body([](int, char**) { return ExitStatus::ok; }) == 0);
+    CHECK(run_body([](int, char**) { return ExitStatus::failure; }) == 1);
+    CHECK(run_body([](int, char**) -> ExitStatus { throw Error::usage("bad name"); }) == 2);
+    CHECK(run_body([](int, char**) -> ExitStatus { throw Error::failure("refused"); }) == 1);
+    CHECK(run_body([](int, char**) -> ExitStatus { throw Error::system(ENOSPC, "cannot write x"); }) == 1);
+    CHECK(run_body([](int, char**) -> ExitStatus { throw Error(ExitStatus::ok, ""); }) == 0); // --help, --version
+    CHECK(run_body([](int, char**) -> ExitStatus { throw std::bad_alloc(); }) == 1);
+    CHECK(run_body([](int, char**) -> ExitStatus { throw std::runtime_error("bug"); }) == 1);
+    CHECK(run_body([](int, char**) -> ExitStatus { throw CLI::ParseError("bad option", 106); }) == 2);
+}
+
+TEST_CASE("output that cannot be written is a failure, with a message")
+{
+    int pipe_fds[2];
+    REQUIRE(::pipe(pipe_fds) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // A full disk: /dev/full answers every write with ENOSPC.
+        const int full = ::open("/dev/full", O_WRONLY);
+        if (full < 0)
+            ::_exit(10);
+        ::dup2(full, STDOUT_FILENO);
+        ::dup2(pipe_fds[1], STDERR_FILENO);
+        char name[] = "kmod-test";
+        char* argv[] = {name, nullptr};
+        const int status = tool_main("kmod-test", 1, argv, [](int, char**) {
+            std::cout << "a report nobody will read\n";
+            return ExitStatus::ok;
+        });
+        ::_exit(status);
+    }
+    ::close(pipe_fds[1]);
+    std::string messages;
+    char buffer[256];
+    for (ssize_t got; (got = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+        messages.append(buffer, static_cast<std::size_t>(got));
+    ::close(pipe_fds[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK(messages == "kmod-test: cannot write to standard output: No space left on device\n");
 }
 
 TEST_CASE("Error::system names what failed and why")

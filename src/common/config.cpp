@@ -6,6 +6,7 @@
 #include "error.hpp"
 #include "module_pattern.hpp"
 #include "owned_file.hpp"
+#include "text.hpp"
 #include "text_file.hpp"
 
 #include <fcntl.h>
@@ -17,30 +18,6 @@
 
 namespace kmodtools {
 namespace {
-
-std::string_view trim(std::string_view text)
-{
-    const auto first = text.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos)
-        return {};
-    const auto last = text.find_last_not_of(" \t\r");
-    return text.substr(first, last - first + 1);
-}
-
-std::vector<std::string_view> split_words(std::string_view text)
-{
-    std::vector<std::string_view> words;
-    while (true) {
-        text = trim(text);
-        if (text.empty())
-            return words;
-        const auto end = text.find_first_of(" \t");
-        words.push_back(text.substr(0, end));
-        if (end == std::string_view::npos)
-            return words;
-        text.remove_prefix(end);
-    }
-}
 
 // Config files may be symlinks (config management does that), but what they point to must be safe.
 std::string read_trusted_config(const std::filesystem::path& path, bool& exists)
@@ -69,19 +46,14 @@ std::string SettingOrigin::describe() const
 
 void apply_config_text(Config& config, std::string_view text, const std::filesystem::path& source)
 {
-    std::size_t line_number = 0;
-    while (!text.empty()) {
-        const auto newline = text.find('\n');
-        const std::string_view raw_line = text.substr(0, newline);
-        text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
-        ++line_number;
+    for_each_line(text, [&](std::string_view raw_line, std::size_t line_number) {
         auto problem = [&](const std::string& why) {
             return Error::failure(source.string() + ":" + std::to_string(line_number) + ": " + why);
         };
 
         const auto line = trim(raw_line);
         if (line.empty() || line.front() == '#')
-            continue;
+            return;
         for (unsigned char c : line)
             if ((c < 0x20 && c != '\t') || c == 0x7f)
                 throw problem("control character in line");
@@ -122,7 +94,7 @@ void apply_config_text(Config& config, std::string_view text, const std::filesys
         } else {
             throw problem("unknown key '" + std::string(key) + "'");
         }
-    }
+    });
 }
 
 std::vector<std::filesystem::path> config_files(const Paths& paths, ConfigLayers layers)

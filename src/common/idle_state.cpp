@@ -4,11 +4,10 @@
 
 #include "atomic_file.hpp"
 #include "error.hpp"
-#include "loaded_modules.hpp"
 #include "owned_file.hpp"
+#include "request_name.hpp"
+#include "state_json.hpp"
 #include "text_file.hpp"
-
-#include <nlohmann/json.hpp>
 
 namespace kmodtools {
 namespace {
@@ -26,15 +25,12 @@ std::string serialize(const IdleState& state)
 
 IdleState parse_idle_state(std::string_view text, const std::string& source)
 {
-    auto corrupt = [&](const std::string& why) { return Error::failure("corrupt state " + source + ": " + why); };
-    nlohmann::json json;
-    try {
-        json = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception&) {
-        throw corrupt("not valid JSON");
-    }
+    const CorruptError corrupt = [&](const std::string& why) {
+        return Error::failure("corrupt state " + source + ": " + why);
+    };
+    const auto json = parse_state_object(text, corrupt);
     IdleState state;
-    try {
+    read_state_fields(corrupt, [&] {
         if (json.at("format").get<int>() != state_format)
             throw corrupt("unknown format " + json.at("format").dump());
         for (const auto& [name, entry] : json.at("modules").items()) {
@@ -43,9 +39,7 @@ IdleState parse_idle_state(std::string_view text, const std::string& source)
                 throw corrupt("bad entry for '" + name + "'");
             state.emplace(name, std::move(idle));
         }
-    } catch (const nlohmann::json::exception& error) {
-        throw corrupt(std::string("missing or mistyped field (") + error.what() + ")");
-    }
+    });
     return state;
 }
 

@@ -19,6 +19,8 @@ namespace kmodtools {
 struct IdleEntry {
     std::int64_t idle_since = 0; // CLOCK_BOOTTIME seconds
     std::string instance;        // module_instance() when first seen idle: a reload starts a new clock
+
+    bool operator==(const IdleEntry&) const = default;
 };
 
 using IdleState = std::map<std::string, IdleEntry>;

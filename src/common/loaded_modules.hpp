@@ -19,12 +19,10 @@ std::string_view to_string(ModuleState state);
 
 struct LoadedModule {
     std::string name;
-    std::uint64_t size = 0;
     int refcount = 0;                 // references other than from modules (open files, mounts, ...)
     std::vector<std::string> holders; // modules that depend on this one
     ModuleState state = ModuleState::live;
     bool permanent = false; // has an init function but no exit function: the kernel will never unload it
-    std::string address;    // load address (all zeros unless root reads)
 
     // Nothing, neither a module nor anything else, holds it.
     bool idle() const { return refcount == 0 && holders.empty(); }
@@ -38,17 +36,6 @@ std::vector<LoadedModule> parse_proc_modules(std::string_view text, std::string_
 // The loaded modules now. A kernel without module support (no /proc/modules) throws Error.
 std::vector<LoadedModule> read_loaded_modules(const Paths& paths);
 
-// What /sys/module/NAME adds to the view: the same facts seen from sysfs, plus the devices the
-// module's drivers are bound to. std::nullopt: the module vanished (or is built in and has no sysfs
-// state worth reading) while being read.
-struct ModuleSysfs {
-    ModuleState state = ModuleState::live;
-    int refcount = 0;
-    std::vector<std::string> holders;
-    std::vector<std::string> bound_devices; // e.g. "0000:00:03.0", from drivers/BUS:DRIVER/DEVICE links
-};
-std::optional<ModuleSysfs> read_module_sysfs(const Paths& paths, std::string_view name);
-
 // Only the devices the module's drivers are bound to (one directory listing, usually absent).
 std::vector<std::string> bound_devices(const Paths& paths, std::string_view name);
 
@@ -56,12 +43,5 @@ std::vector<std::string> bound_devices(const Paths& paths, std::string_view name
 // The kernel often loads a module again at the same address, but sysfs numbers every new directory
 // anew (kernfs allocates inode numbers cyclically), so a reload always gets another instance.
 std::string module_instance(const Paths& paths, std::string_view name);
-
-// Whether `name` is a module name as the kernel keeps it (letters, digits, '_'; under 56 bytes), and
-// so safe as a file name in state directories.
-bool is_module_name(std::string_view name);
-
-// Module names compare with '-' and '_' as the same character, as the kernel and kmod do.
-std::string normalize_module_name(std::string_view name);
 
 } // namespace kmodtools

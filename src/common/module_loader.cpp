@@ -195,7 +195,6 @@ int ModuleLoader::probe(kmod_module* module, bool dry_run, const std::string& op
         const std::string failed =
             announced.empty() ? kmod_module_get_name(module) : kmod_module_get_name(announced.back().module.get());
         result.status = LoadStatus::failed;
-        result.errnum = -err;
         result.error = "could not insert '" + failed + "': " + insert_error_text(paths_, -err);
     }
     return err;
@@ -207,7 +206,6 @@ LoadResult ModuleLoader::load(std::string_view name, bool dry_run, const ExtraOp
     const auto list = lookup(name);
     if (!list) {
         result.error = "no module or alias matches '" + std::string(name) + "' in " + modules_dir_.string();
-        result.errnum = ENOENT;
         return result;
     }
 

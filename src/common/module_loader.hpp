@@ -36,7 +36,6 @@ struct LoadResult {
     std::vector<std::string> modules;  // what the name resolved to
     std::vector<std::string> inserted; // in load order: inserted now (dry run: would be inserted)
     std::string error;                 // one line, when failed
-    int errnum = 0;
 };
 
 std::string_view to_string(LoadStatus status);

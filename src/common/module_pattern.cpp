@@ -2,7 +2,7 @@
 // Glob patterns over module names and aliases.
 #include "module_pattern.hpp"
 
-#include "loaded_modules.hpp"
+#include "request_name.hpp"
 
 #include <fnmatch.h>
 

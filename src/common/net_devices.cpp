@@ -2,7 +2,7 @@
 // Which module drives each network interface.
 #include "net_devices.hpp"
 
-#include "loaded_modules.hpp"
+#include "request_name.hpp"
 #include "unique_fd.hpp"
 
 #include <linux/ethtool.h>

@@ -3,17 +3,18 @@
 #include "on_demand.hpp"
 
 #include "atomic_file.hpp"
+#include "directory.hpp"
 #include "error.hpp"
 #include "loaded_modules.hpp"
+#include "log.hpp"
 #include "owned_file.hpp"
+#include "request_name.hpp"
+#include "settings.hpp"
+#include "state_json.hpp"
 #include "text_file.hpp"
-#include "unique_fd.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
-
-#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstdio>
@@ -90,17 +91,12 @@ std::string serialize(const OnDemandRecord& record)
 
 OnDemandRecord parse_on_demand_record(std::string_view text, const std::string& source)
 {
-    auto corrupt = [&](const std::string& why) { return Error::failure("corrupt record " + source + ": " + why); };
-    nlohmann::json json;
-    try {
-        json = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception&) {
-        throw corrupt("not valid JSON");
-    }
-    if (!json.is_object())
-        throw corrupt("not a JSON object");
+    const CorruptError corrupt = [&](const std::string& why) {
+        return Error::failure("corrupt record " + source + ": " + why);
+    };
+    const auto json = parse_state_object(text, corrupt);
     OnDemandRecord record;
-    try {
+    read_state_fields(corrupt, [&] {
         record.module = json.at("module").get<std::string>();
         record.requested_name = json.at("requested").get<std::string>();
         const auto requester = json.at("requester").get<std::string>();
@@ -115,9 +111,7 @@ OnDemandRecord parse_on_demand_record(std::string_view text, const std::string& 
         record.instance = json.at("instance").get<std::string>();
         if (json.contains("parameters_at_load"))
             record.parameters_at_load = json.at("parameters_at_load").get<std::map<std::string, std::string>>();
-    } catch (const nlohmann::json::exception& error) {
-        throw corrupt(std::string("missing or mistyped field (") + error.what() + ")");
-    }
+    });
     if (!is_module_name(record.module))
         throw corrupt("bad module name");
     if (record.loaded_at_boottime < 0)
@@ -146,15 +140,7 @@ std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths,
     auto dir_fd = open_owned_directory_if_exists(dir_path);
     if (!dir_fd)
         return records;
-    // fdopendir takes the descriptor over; give it its own so dir_fd stays usable for openat.
-    UniqueDir dir(::fdopendir(::dup(dir_fd->get())));
-    if (!dir)
-        throw Error::system(errno, "cannot read directory " + dir_path.string());
-    errno = 0;
-    while (const dirent* entry = ::readdir(dir.get())) {
-        const std::string name = entry->d_name;
-        if (name == "." || name == "..")
-            continue;
+    for (const auto& name : list_directory(dir_fd->get(), dir_path)) {
         if (name.front() == '.') // a writer's temporary file
             continue;
         const auto path = dir_path / name;
@@ -178,7 +164,7 @@ std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths,
     return records;
 }
 
-void remove_record_file(const Paths& paths, std::string_view name)
+void remove_record(const Paths& paths, std::string_view name)
 {
     auto dir = open_owned_directory_if_exists(records_dir(paths));
     if (!dir || name.empty() || name.find('/') != std::string_view::npos || name == "." || name == "..")
@@ -189,14 +175,47 @@ void remove_record_file(const Paths& paths, std::string_view name)
         throw Error::system(errno, "cannot remove " + (records_dir(paths) / file).string());
 }
 
-void remove_on_demand_record(const Paths& paths, std::string_view module)
+bool record_matches_load(const Paths& paths, const OnDemandRecord& record)
 {
-    auto dir = open_owned_directory_if_exists(records_dir(paths));
-    if (!dir || !is_module_name(module))
+    return !record.instance.empty() && record.instance == module_instance(paths, record.module);
+}
+
+void record_inserted(const Paths& paths, const std::string& requested_name, Requester requester,
+                     const std::vector<std::string>& inserted, const ExplicitParameters& explicit_parameters)
+{
+    if (inserted.empty())
         return;
-    const std::string name(module);
-    if (::unlinkat(dir->get(), name.c_str(), 0) < 0 && errno != ENOENT)
-        throw Error::system(errno, "cannot remove " + (records_dir(paths) / name).string());
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const auto boottime = boottime_seconds();
+    std::vector<OnDemandRecord> records;
+    for (const auto& module : inserted) {
+        OnDemandRecord& record = records.emplace_back(
+            OnDemandRecord{module, requested_name, requester, now, boottime, module_instance(paths, module), {}});
+        // What the parameters were right after loading, so kmod-reap can tell what was changed since.
+        try {
+            record.parameters_at_load = read_writable_parameters(paths, module);
+            if (const auto it = explicit_parameters.find(module); it != explicit_parameters.end())
+                for (const auto& parameter : it->second)
+                    record.parameters_at_load->erase(parameter);
+        } catch (const Error& error) {
+            log::debug(error.what());
+        }
+    }
+    write_on_demand_records(paths, records);
+}
+
+void drop_stale_records(const Paths& paths)
+{
+    // Records are read before the modules: a record read describes a load that happened before,
+    // which the module list read after shows, so a fresh record is never mistaken for a stale one.
+    UntrustedRecords untrusted;
+    const auto records = read_on_demand_records(paths, &untrusted);
+    std::set<std::string> loaded;
+    for (const auto& module : read_loaded_modules(paths))
+        loaded.insert(module.name);
+    for (const auto& [name, record] : records)
+        if (loaded.count(name) == 0 || !record_matches_load(paths, record))
+            remove_record(paths, name);
 }
 
 } // namespace kmodtools

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,11 +52,26 @@ using UntrustedRecords = std::vector<std::pair<std::string, std::string>>;
 std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths,
                                                              UntrustedRecords* untrusted = nullptr);
 
-// Removes the record file `name` whatever its content (kmod-reap's recovery from corrupt records).
-void remove_record_file(const Paths& paths, std::string_view name);
+// Removes the record file `name`, if any, whatever its content (also kmod-reap's recovery from
+// corrupt records, whose names need not be module names).
+void remove_record(const Paths& paths, std::string_view name);
 
-// Forgets the record of `module`, if any.
-void remove_on_demand_record(const Paths& paths, std::string_view module);
+// Whether `record` describes the load of its module that is in the kernel now, not an earlier
+// load of the same name (unloaded, then loaded again by other means). The one rule for it.
+bool record_matches_load(const Paths& paths, const OnDemandRecord& record);
+
+// Parameters given explicitly at load time (command line, restored settings), per module: they
+// are left out of the load-time snapshot, so kmod-reap always saves them, like any changed value.
+using ExplicitParameters = std::map<std::string, std::set<std::string>>;
+
+// Records the modules one request inserted (`inserted`, in load order), each with a snapshot of
+// its writable parameters as loaded, less `explicit_parameters`.
+void record_inserted(const Paths& paths, const std::string& requested_name, Requester requester,
+                     const std::vector<std::string>& inserted, const ExplicitParameters& explicit_parameters);
+
+// Removes the records of modules no longer loaded, and of earlier loads of modules loaded again
+// since by other means: they describe nothing, and must not make a later load look on demand.
+void drop_stale_records(const Paths& paths);
 
 // The serialized form, exposed for tests.
 std::string serialize(const OnDemandRecord& record);

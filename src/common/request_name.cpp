@@ -1,10 +1,31 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Validating requested module names and aliases.
+// Module names, and validating requested names and aliases.
 #include "request_name.hpp"
 
+#include "error.hpp"
+
+#include <algorithm>
 #include <cstdio>
 
 namespace kmodtools {
+
+bool is_module_name(std::string_view name)
+{
+    // MODULE_NAME_LEN is 64 bytes with the NUL; kmod and the kernel use 56 in practice.
+    if (name.empty() || name.size() > 55)
+        return false;
+    for (unsigned char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    return true;
+}
+
+std::string normalize_module_name(std::string_view name)
+{
+    std::string normalized(name);
+    std::replace(normalized.begin(), normalized.end(), '-', '_');
+    return normalized;
+}
 
 std::string request_name_problem(std::string_view name)
 {
@@ -23,6 +44,27 @@ std::string request_name_problem(std::string_view name)
             return "name contains a control character";
     }
     return {};
+}
+
+RequestedNames split_requested_names(const std::vector<std::string>& words)
+{
+    RequestedNames requested;
+    for (const auto& word : words) {
+        if (word.find('=') == std::string::npos || word.front() == '=') {
+            requested.names.push_back(word);
+            continue;
+        }
+        if (requested.names.empty())
+            throw Error::usage("option " + quote_name(word) + " comes before any module name");
+        auto& line = requested.options[requested.names.back()];
+        line += (line.empty() ? "" : " ") + word;
+    }
+    if (requested.names.empty())
+        throw Error::usage("no module name given (see --help)");
+    for (const auto& name : requested.names)
+        if (const auto problem = request_name_problem(name); !problem.empty())
+            throw Error::usage("bad name " + quote_name(name) + ": " + problem);
+    return requested;
 }
 
 std::string quote_name(std::string_view text)

@@ -3,13 +3,14 @@
 #include "settings.hpp"
 
 #include "atomic_file.hpp"
+#include "directory.hpp"
 #include "error.hpp"
-#include "loaded_modules.hpp"
+#include "log.hpp"
 #include "owned_file.hpp"
+#include "request_name.hpp"
+#include "text.hpp"
 #include "text_file.hpp"
-#include "unique_fd.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +33,21 @@ bool is_parameter_name(std::string_view name)
 
 std::filesystem::path settings_dir(const Paths& paths) { return paths.state_dir() / "settings"; }
 
+// The one place where values the kernel's parser cannot take are kept out: of what is saved, and
+// of what is restored (a settings file may have been edited by hand).
+void drop_unpassable(std::string_view module, Parameters& parameters, std::string_view what)
+{
+    for (auto it = parameters.begin(); it != parameters.end();) {
+        if (auto problem = unpassable_value_problem(it->second); !problem.empty()) {
+            log::warning(std::string(what) + " " + it->first + " of " + std::string(module) +
+                         ": the value " + problem);
+            it = parameters.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
 } // namespace
 
 std::filesystem::path settings_file(const Paths& paths, std::string_view module)
@@ -43,16 +59,15 @@ Parameters read_writable_parameters(const Paths& paths, std::string_view module)
 {
     Parameters parameters;
     const auto dir = paths.sys_module() / std::string(module) / "parameters";
-    UniqueDir listing(::opendir(dir.c_str()));
-    if (!listing) {
-        if (errno == ENOENT)
-            return parameters; // no parameters at all
-        throw Error::system(errno, "cannot list the parameters of " + std::string(module));
+    std::optional<std::vector<std::string>> names;
+    try {
+        names = list_directory_if_exists(dir);
+    } catch (const Error& error) {
+        throw Error::failure("cannot list the parameters of " + std::string(module) + ": " + error.what());
     }
-    while (const dirent* entry = ::readdir(listing.get())) {
-        const std::string name = entry->d_name;
-        if (name == "." || name == "..")
-            continue;
+    if (!names)
+        return parameters; // no parameters at all
+    for (const auto& name : *names) {
         const auto path = dir / name;
         struct stat st {};
         if (::stat(path.c_str(), &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & S_IWUSR) == 0)
@@ -87,6 +102,29 @@ std::string format_option(const std::string& name, const std::string& value)
     return needs_quotes ? name + "=\"" + value + "\"" : name + "=" + value;
 }
 
+Parameters parse_options(std::string_view options)
+{
+    Parameters parameters;
+    std::size_t i = 0;
+    while (i < options.size()) {
+        while (i < options.size() && (options[i] == ' ' || options[i] == '\t'))
+            ++i;
+        if (i == options.size())
+            break;
+        std::string word;
+        bool in_quotes = false;
+        for (; i < options.size() && (in_quotes || (options[i] != ' ' && options[i] != '\t')); ++i) {
+            if (options[i] == '"')
+                in_quotes = !in_quotes;
+            else
+                word += options[i];
+        }
+        const auto equals = word.find('=');
+        parameters[word.substr(0, equals)] = equals == std::string::npos ? std::string() : word.substr(equals + 1);
+    }
+    return parameters;
+}
+
 std::string serialize_settings(std::string_view module, const Parameters& parameters)
 {
     std::string text(header);
@@ -106,20 +144,15 @@ Parameters parse_settings(std::string_view text, const std::string& source)
     if (text.size() < footer.size() + 1 || text.substr(text.size() - footer.size() - 1) != std::string(footer) + "\n")
         throw corrupt("truncated (no end line)");
     Parameters parameters;
-    std::size_t line_number = 0;
-    while (!text.empty()) {
-        const auto newline = text.find('\n');
-        const auto line = text.substr(0, newline);
-        text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
-        ++line_number;
+    for_each_line(text, [&](std::string_view line, std::size_t line_number) {
         if (line.empty() || line.front() == '#')
-            continue;
+            return;
         const auto equals = line.find('=');
         const auto name = line.substr(0, equals);
         if (equals == std::string_view::npos || !is_parameter_name(name))
             throw corrupt("line " + std::to_string(line_number) + " is not NAME=VALUE");
         parameters[std::string(name)] = std::string(line.substr(equals + 1));
-    }
+    });
     return parameters;
 }
 
@@ -127,19 +160,20 @@ void save_settings(const Paths& paths, std::string_view module, const Parameters
 {
     if (!is_module_name(module))
         throw Error::failure("cannot save settings of '" + std::string(module) + "': not a module name");
+    for (const auto& [name, value] : parameters)
+        if (!is_parameter_name(name))
+            throw Error::failure("cannot save parameter '" + name + "' of " + std::string(module) + ": bad name");
+    Parameters passable = parameters;
+    drop_unpassable(module, passable, "not saving parameter");
     const auto file = settings_file(paths, module);
-    if (parameters.empty()) {
+    if (passable.empty()) {
         forget_settings(paths, module);
         return;
     }
-    for (const auto& [name, value] : parameters)
-        if (!is_parameter_name(name) || !unpassable_value_problem(value).empty())
-            throw Error::failure("cannot save parameter " + name + " of " + std::string(module) + ": " +
-                                 (is_parameter_name(name) ? unpassable_value_problem(value) : "bad name"));
     // Root-only: parameters may hold credentials or addresses (cifs, nfs).
     open_owned_directory(paths.state_dir(), 0755);
     const auto dir = open_owned_directory(settings_dir(paths), 0700);
-    replace_file_atomically(dir.get(), file.filename().string(), serialize_settings(module, parameters), 0600, file);
+    replace_file_atomically(dir.get(), file.filename().string(), serialize_settings(module, passable), 0600, file);
 }
 
 std::optional<Parameters> load_settings(const Paths& paths, std::string_view module)
@@ -153,7 +187,9 @@ std::optional<Parameters> load_settings(const Paths& paths, std::string_view mod
     auto fd = open_owned_file(dir->get(), file.filename().string(), file);
     if (!fd)
         return std::nullopt;
-    return parse_settings(read_all(fd->get(), file), file.string());
+    auto parameters = parse_settings(read_all(fd->get(), file), file.string());
+    drop_unpassable(module, parameters, "dropping saved setting");
+    return parameters;
 }
 
 std::vector<std::string> modules_with_settings(const Paths& paths)
@@ -162,16 +198,14 @@ std::vector<std::string> modules_with_settings(const Paths& paths)
     auto dir = open_owned_directory_if_exists(settings_dir(paths));
     if (!dir)
         return modules;
-    UniqueDir listing(::fdopendir(::dup(dir->get())));
-    if (!listing)
-        throw Error::system(errno, "cannot read directory " + settings_dir(paths).string());
-    while (const dirent* entry = ::readdir(listing.get())) {
-        const std::string name = entry->d_name;
-        if (name.size() > 5 && name.compare(name.size() - 5, 5, ".conf") == 0 && name.front() != '.' &&
-            is_module_name(name.substr(0, name.size() - 5)))
-            modules.push_back(name.substr(0, name.size() - 5));
+    constexpr std::string_view suffix = ".conf";
+    for (const auto& name : list_directory(dir->get(), settings_dir(paths))) {
+        if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+            continue;
+        const auto module = name.substr(0, name.size() - suffix.size());
+        if (is_module_name(module))
+            modules.push_back(module);
     }
-    std::sort(modules.begin(), modules.end());
     return modules;
 }
 
@@ -205,6 +239,50 @@ Parameters settings_to_save(const Parameters& current, const std::optional<Param
             result[name] = value;
     }
     return result;
+}
+
+std::string save_before_unload(const Paths& paths, const std::string& module, const std::optional<Parameters>& at_load)
+{
+    try {
+        const auto current = read_writable_parameters(paths, module);
+        std::optional<Parameters> previous;
+        try {
+            previous = load_settings(paths, module);
+        } catch (const Error& error) {
+            log::warning(std::string(error.what()) + "; replacing it");
+        }
+        const auto to_save = settings_to_save(current, at_load, previous);
+        if (!to_save.empty())
+            save_settings(paths, module, to_save);
+    } catch (const Error& error) {
+        return std::string("cannot save its settings: ") + error.what();
+    }
+    return {};
+}
+
+std::string saved_options(const Paths& paths, const std::string& module,
+                          const std::function<bool(const std::string& parameter)>& declares)
+{
+    std::optional<Parameters> saved;
+    try {
+        saved = load_settings(paths, module);
+    } catch (const Error& error) {
+        log::warning(std::string(error.what()) + "; loading " + module + " without saved settings");
+        return {};
+    }
+    if (!saved)
+        return {};
+    std::vector<std::string> options;
+    for (const auto& [parameter, value] : *saved) {
+        if (!declares(parameter)) {
+            log::warning("dropping saved setting " + parameter + " of " + module + ": the module has no such parameter");
+            continue;
+        }
+        options.push_back(format_option(parameter, value));
+    }
+    if (!options.empty())
+        log::info(module + ": restoring " + join(options));
+    return join(options);
 }
 
 } // namespace kmodtools

@@ -48,26 +48,49 @@ void ensure_standard_fds()
     }
 }
 
-int tool_main(std::string_view program_name, int argc, char** argv,
-              const std::function<int(int argc, char** argv)>& body)
+namespace {
+
+ExitStatus run_body(int argc, char** argv, const std::function<ExitStatus(int argc, char** argv)>& body)
 {
-    ensure_standard_fds();
-    log::setup(program_name, log::Target::stderr_stream);
     try {
         return body(argc, argv);
     } catch (const Error& error) {
         if (error.status() != ExitStatus::ok)
             log::error(error.what());
-        return static_cast<int>(error.status());
+        return error.status();
     } catch (const CLI::ParseError& error) {
         log::error(std::string(error.what()) + " (see --help)");
-        return static_cast<int>(ExitStatus::usage);
+        return ExitStatus::usage;
     } catch (const std::bad_alloc&) {
         log::error("out of memory");
     } catch (const std::exception& error) {
         log::error(std::string("internal error: ") + error.what());
     }
-    return static_cast<int>(ExitStatus::failure);
+    return ExitStatus::failure;
+}
+
+// As util-linux's close_stdout(): a report that did not reach its reader is a failed run.
+bool flush_standard_output()
+{
+    errno = 0;
+    std::cout.flush();
+    if (std::cout && std::fflush(stdout) == 0 && std::ferror(stdout) == 0)
+        return true;
+    log::error(std::string("cannot write to standard output") + (errno != 0 ? ": " + errno_text(errno) : ""));
+    return false;
+}
+
+} // namespace
+
+int tool_main(std::string_view program_name, int argc, char** argv,
+              const std::function<ExitStatus(int argc, char** argv)>& body)
+{
+    ensure_standard_fds();
+    log::setup(program_name, log::Target::stderr_stream);
+    const ExitStatus status = run_body(argc, argv, body);
+    if (!flush_standard_output() && status == ExitStatus::ok)
+        return static_cast<int>(ExitStatus::failure);
+    return static_cast<int>(status);
 }
 
 } // namespace kmodtools

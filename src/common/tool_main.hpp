@@ -2,6 +2,8 @@
 // The one place where an error becomes a message and an exit status, shared by every tool's main().
 #pragma once
 
+#include "error.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <functional>
@@ -11,8 +13,10 @@ namespace kmodtools {
 
 // Sets up logging as `program_name`, runs `body`, and turns whatever it throws into one line on the
 // log and the documented exit status: Error's own, 2 for a command-line error, 1 for anything else.
+// Then flushes standard output: output that could not be written (a full disk, a closed pipe) is a
+// failure too, whatever the body returned.
 int tool_main(std::string_view program_name, int argc, char** argv,
-              const std::function<int(int argc, char** argv)>& body);
+              const std::function<ExitStatus(int argc, char** argv)>& body);
 
 // The kernel may start its helper with fds 0-2 closed; the first files opened would then take those
 // numbers, and anything printed "to stderr" would land in them. Opens /dev/null in their place.

@@ -121,11 +121,11 @@ check_fail "xfs, libcrc32c and crc32c_generic are all gone" -- \
     sh -c 'grep -Eq "^(xfs|libcrc32c|crc32c_generic) " /proc/modules'
 json=$(printf '%s' "$RUN_OUT" | tr -d '\n' | sed 's/  */ /g')
 check_match "--json: xfs unloaded" \
-    '\{ "cascaded": false, "module": "xfs", "reason": "idle 0 s", "result": "unloaded" \}' "$json"
+    '\{ "cascaded": false, "name": "xfs", "reason": "idle 0 s", "status": "unloaded" \}' "$json"
 check_match "--json: libcrc32c unloaded in the same sweep, cascaded" \
-    '\{ "cascaded": true, "module": "libcrc32c", "reason": "freed by this sweep", "result": "unloaded" \}' "$json"
+    '\{ "cascaded": true, "name": "libcrc32c", "reason": "freed by this sweep", "status": "unloaded" \}' "$json"
 check_match "--json: crc32c_generic too" \
-    '\{ "cascaded": true, "module": "crc32c_generic", "reason": "freed by this sweep", "result": "unloaded" \}' "$json"
+    '\{ "cascaded": true, "name": "crc32c_generic", "reason": "freed by this sweep", "status": "unloaded" \}' "$json"
 check_no_match "their records are gone" '^(xfs|libcrc32c|crc32c_generic)$' "$(ls "$records")"
 clean_slate
 
@@ -177,7 +177,7 @@ run_cmd kmod-reap dummy
 check_eq "named module not loaded: exit 1" 1 "$RUN_STATUS"
 check_match "named module not loaded: says so" "module 'dummy' is not loaded" "$RUN_ERR"
 run_cmd kmod-reap --json dummy
-check_match "named module not loaded: --json says so too" '"result": "not loaded"' "$RUN_OUT"
+check_match "named module not loaded: --json says so too" '"status": "not-loaded"' "$RUN_OUT"
 run_cmd kmod-reap kt_no_such_module
 check_eq "named module that does not exist: exit 1" 1 "$RUN_STATUS"
 run_cmd kmod-reap -n efs

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// kmod-sysctl's knobs.
+#include "knobs.hpp"
+
+#include "atomic_file.hpp"
+#include "config.hpp"
+#include "duration.hpp"
+#include "error.hpp"
+#include "helper_safety.hpp"
+#include "kernel_knobs.hpp"
+#include "log.hpp"
+#include "request_name.hpp"
+
+#include <array>
+
+namespace kmodtools {
+namespace {
+
+nlohmann::json read_modprobe(const Paths& paths) { return read_modprobe_helper(paths); }
+
+void check_modprobe(const Paths& paths, std::string_view helper)
+{
+    if (helper.empty())
+        return; // disables autoloading: allowed, with a warning when set
+    if (auto problem = helper_path_problem(paths, helper); !problem.empty())
+        throw Error::failure("refusing modprobe helper " + quote_name(helper) + ": " + problem);
+}
+
+void set_modprobe(const Paths& paths, std::string_view helper, bool persist)
+{
+    if (helper.empty())
+        log::warning("an empty modprobe disables module autoloading: the kernel will request no module");
+    write_modprobe_helper(paths, helper);
+    if (persist)
+        replace_file_atomically(paths.sysctl_dropin(),
+                                "# Written by kmod-sysctl --persist: the kernel's module helper.\n"
+                                "kernel.modprobe = " + std::string(helper) + "\n",
+                                0644);
+}
+
+nlohmann::json read_unload_delay(const Paths& paths) { return load_config(paths).unload_delay.count(); }
+
+std::chrono::seconds parse_unload_delay(std::string_view value)
+{
+    std::string why;
+    const auto delay = parse_duration(value, &why);
+    if (!delay)
+        throw Error::usage("bad value " + quote_name(value) + " for unload_delay: " + why);
+    return *delay;
+}
+
+void check_unload_delay(const Paths&, std::string_view value) { parse_unload_delay(value); }
+
+void set_unload_delay(const Paths& paths, std::string_view value, bool persist)
+{
+    const auto delay = parse_unload_delay(value);
+    const std::string line = "unload_delay = " + std::to_string(delay.count()) + "\n";
+    if (persist) {
+        replace_file_atomically(paths.persisted_config_file(),
+                                "# Written by kmod-sysctl --persist; a later drop-in overrides it.\n" + line, 0644);
+        const auto at_boot = load_config(paths, ConfigLayers::persistent_only);
+        if (at_boot.unload_delay != delay)
+            log::warning("unload_delay " + std::to_string(at_boot.unload_delay.count()) + " set in " +
+                         at_boot.unload_delay_origin.describe() + " will override it at boot");
+    }
+    // The runtime layer makes the value effective now, whatever the drop-ins say, until reboot.
+    replace_file_atomically(paths.runtime_config_file(),
+                            "# Written by kmod-sysctl; lost at reboot (use --persist to keep it).\n" + line, 0644);
+}
+
+nlohmann::json read_disabled(const Paths& paths) { return read_modules_disabled(paths); }
+
+// The 2.2 days' /proc/sys/kernel had kmod_unload_delay; the kernel's own names carry "kernel.".
+constexpr std::array<Knob, 3> all_knobs{{
+    {"modprobe", "kernel.modprobe", read_modprobe, check_modprobe, set_modprobe, {}},
+    {"unload_delay", "kmod_unload_delay", read_unload_delay, check_unload_delay, set_unload_delay, {}},
+    {"modules_disabled", "kernel.modules_disabled", read_disabled, nullptr, nullptr,
+     "setting it is a one-way switch; use sysctl kernel.modules_disabled=1 if you mean it"},
+}};
+
+} // namespace
+
+std::span<const Knob> knobs() { return all_knobs; }
+
+const Knob& knob_named(std::string_view name)
+{
+    std::string known;
+    for (const auto& knob : all_knobs) {
+        if (knob.name == name || knob.synonym == name)
+            return knob;
+        known += (known.empty() ? "" : ", ") + std::string(knob.name);
+    }
+    throw Error::usage("unknown name " + quote_name(name) + " (known: " + known + ")");
+}
+
+std::string format_knob_value(const nlohmann::json& value)
+{
+    if (value.is_string())
+        return value.get<std::string>();
+    if (value.is_boolean())
+        return value.get<bool>() ? "1" : "0";
+    return value.dump();
+}
+
+} // namespace kmodtools

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Serving one requested name: the autoload policy, the load with restored settings, the records of
+// what went in on demand, and the audit line of a kernel request.
+#pragma once
+
+#include "config.hpp"
+#include "module_loader.hpp"
+#include "on_demand.hpp"
+#include "paths.hpp"
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kmodtools {
+
+enum class RequestStatus { inserted, would_insert, already_loaded, builtin, blacklisted, denied, failed };
+// As --json spells it: "inserted", "would-insert", "already-loaded", ...
+std::string_view to_string(RequestStatus status);
+
+struct RequestResult {
+    std::string name;
+    std::vector<std::string> modules;  // what the name resolved to
+    std::vector<std::string> inserted; // in load order (dry run: would be inserted)
+    RequestStatus status = RequestStatus::failed;
+    std::optional<std::string> error;  // set whenever the request failed, also after a load
+};
+
+struct RequestOptions {
+    Requester requester = Requester::user;
+    const Config* policy = nullptr; // judges kernel requests; unset: nothing is denied
+    bool dry_run = false;           // resolve and announce only: nothing inserted, recorded or audited
+    bool restore_settings = true;   // pass settings kmod-reap saved as load-time options
+    bool quiet = false;             // as modprobe -q: no message for a name that matches nothing
+};
+
+class RequestServer {
+public:
+    RequestServer(const Paths& paths, ModuleLoader& loader, const RequestOptions& options);
+
+    // Loads `name` with `command_line_options` (PARAM=VALUE words given after it), as the policy
+    // allows, and records what it inserted. Failures are in the result, already logged.
+    RequestResult serve(const std::string& name, const std::string& command_line_options);
+
+private:
+    // Whether the policy refuses `name` (a kernel request only); fills `result` if so.
+    bool denied(const std::string& name, RequestResult& result);
+    void record(const std::string& name, const std::string& command_line_options, RequestResult& result);
+    void audit(const std::string& name, const RequestResult& result) const;
+
+    const Paths& paths_;
+    ModuleLoader& loader_;
+    RequestOptions options_;
+    std::set<std::string> with_settings_;     // modules with saved settings
+    ExplicitParameters explicit_parameters_; // given at load: never in the load-time snapshot
+};
+
+} // namespace kmodtools
