@@ -9,30 +9,13 @@
 #include <cstdlib>
 #include <string>
 
+#include "capture_stderr.hpp"
+
 #include <doctest/doctest.h>
 
 using namespace kmodtools;
 
-namespace {
-// Runs `body` with stderr redirected to a temporary file and returns what was written.
-template <typename Body>
-std::string capture_stderr(Body body)
-{
-    std::FILE* file = std::tmpfile();
-    REQUIRE(file != nullptr);
-    const int saved = ::dup(STDERR_FILENO);
-    ::dup2(::fileno(file), STDERR_FILENO);
-    body();
-    ::dup2(saved, STDERR_FILENO);
-    ::close(saved);
-    std::string text;
-    std::rewind(file);
-    for (int c; (c = std::fgetc(file)) != EOF;)
-        text.push_back(static_cast<char>(c));
-    std::fclose(file);
-    return text;
-}
-} // namespace
+using kmodtools::testing::capture_stderr;
 
 TEST_CASE("messages carry the program name and respect the threshold")
 {
