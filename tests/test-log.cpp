@@ -25,7 +25,7 @@ TEST_CASE("messages carry the program name and respect the threshold")
         log::error("cannot frobnicate 'x'");
         log::warning("careful");
         log::info("not shown");
-        log::set_threshold(log::Level::debug);
+        log::setup("kmod-test", log::Target::stderr_stream, log::Level::debug);
         log::debug("now shown");
     });
     CHECK(text == "kmod-test: cannot frobnicate 'x'\nkmod-test: warning: careful\nkmod-test: now shown\n");

@@ -25,8 +25,8 @@ OnDemandRecord sample(const std::string& module, std::int64_t when = 1700000000)
 TEST_CASE("records round-trip through their file")
 {
     FakeRoot root;
-    write_on_demand_record(root.paths(), sample("xfs"));
-    write_on_demand_record(root.paths(), {"libcrc32c", "xfs", Requester::user, 1, 2, "", Parameters{{"debug", "0"}}});
+    write_on_demand_records(root.paths(), {sample("xfs")});
+    write_on_demand_records(root.paths(), {{"libcrc32c", "xfs", Requester::user, 1, 2, "", Parameters{{"debug", "0"}}}});
     const auto records = read_on_demand_records(root.paths());
     REQUIRE(records.size() == 2);
     const auto& xfs = records.at("xfs");
@@ -64,7 +64,7 @@ TEST_CASE("no records directory means no records")
 TEST_CASE("a record that cannot be trusted is an error naming the file, never skipped silently")
 {
     FakeRoot root;
-    write_on_demand_record(root.paths(), sample("xfs"));
+    write_on_demand_records(root.paths(), {sample("xfs")});
     const auto file = root / "/run/kmod-tools/on-demand/xfs";
     SUBCASE("truncated")
     {
@@ -106,7 +106,7 @@ TEST_CASE("a record that cannot be trusted is an error naming the file, never sk
 TEST_CASE("writers' temporary files are not records")
 {
     FakeRoot root;
-    write_on_demand_record(root.paths(), sample("xfs"));
+    write_on_demand_records(root.paths(), {sample("xfs")});
     root.write("/run/kmod-tools/on-demand/.xfs.tmp-1-2-3-4", "{half");
     CHECK(read_on_demand_records(root.paths()).size() == 1);
 }
@@ -114,8 +114,8 @@ TEST_CASE("writers' temporary files are not records")
 TEST_CASE("bad module names are never written")
 {
     FakeRoot root;
-    CHECK_THROWS_AS(write_on_demand_record(root.paths(), sample("../../etc/passwd")), Error);
-    CHECK_THROWS_AS(write_on_demand_record(root.paths(), sample("")), Error);
+    CHECK_THROWS_AS(write_on_demand_records(root.paths(), {sample("../../etc/passwd")}), Error);
+    CHECK_THROWS_AS(write_on_demand_records(root.paths(), {sample("")}), Error);
 }
 
 TEST_CASE("concurrent writers, threads and processes, lose and corrupt nothing")
@@ -126,8 +126,8 @@ TEST_CASE("concurrent writers, threads and processes, lose and corrupt nothing")
     // Each writer records its own modules and, in every round, the module all of them share.
     auto writer = [&root](int id) {
         for (int round = 0; round < rounds; ++round) {
-            write_on_demand_record(root.paths(), sample("own_" + std::to_string(id) + "_" + std::to_string(round)));
-            write_on_demand_record(root.paths(), sample("shared", 1000 + round));
+            write_on_demand_records(root.paths(), {sample("own_" + std::to_string(id) + "_" + std::to_string(round))});
+            write_on_demand_records(root.paths(), {sample("shared", 1000 + round)});
         }
     };
     std::vector<pid_t> children;

@@ -405,7 +405,7 @@ TEST_CASE("run_sweep in a dry run leaves the settings, records and idle clocks b
     for (const char* name : {"minix", "lockd"}) {
         auto record = on_demand(kernel, {name}).at(name);
         record.parameters_at_load = Parameters{};
-        write_on_demand_record(kernel.paths(), record);
+        write_on_demand_records(kernel.paths(), {record});
     }
     // A corrupt record, which a real sweep would remove, and an expired clock for minix.
     kernel.write("/run/kmod-tools/on-demand/broken", "{", 0644);

@@ -35,6 +35,9 @@ std::string read_trusted_config(const std::filesystem::path& path, bool& exists)
     return read_all(fd.get(), path);
 }
 
+// The files load_config() reads, in order, that exist now.
+std::vector<std::filesystem::path> config_files(const Paths& paths, ConfigLayers layers);
+
 } // namespace
 
 std::string SettingOrigin::describe() const
@@ -97,6 +100,8 @@ void apply_config_text(Config& config, std::string_view text, const std::filesys
     });
 }
 
+namespace {
+
 std::vector<std::filesystem::path> config_files(const Paths& paths, ConfigLayers layers)
 {
     std::vector<std::filesystem::path> files;
@@ -121,6 +126,8 @@ std::vector<std::filesystem::path> config_files(const Paths& paths, ConfigLayers
         files.push_back(paths.runtime_config_file());
     return files;
 }
+
+} // namespace
 
 Config load_config(const Paths& paths, ConfigLayers layers)
 {

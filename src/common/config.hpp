@@ -52,7 +52,4 @@ enum class ConfigLayers { all, persistent_only };
 // running the tool) and not writable by group or others: it decides what root loads and unloads.
 Config load_config(const Paths& paths, ConfigLayers layers = ConfigLayers::all);
 
-// The files load_config() reads, in order, that exist now.
-std::vector<std::filesystem::path> config_files(const Paths& paths, ConfigLayers layers = ConfigLayers::all);
-
 } // namespace kmodtools

@@ -77,13 +77,6 @@ void setup(std::string_view program_name, Target target, Level threshold, const 
     }
 }
 
-void set_threshold(Level threshold)
-{
-    State& s = state();
-    std::lock_guard lock(s.mutex);
-    s.threshold = threshold;
-}
-
 Level threshold() { return state().threshold; }
 
 namespace {

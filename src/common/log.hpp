@@ -21,7 +21,6 @@ enum class Target {
 // `kernel_log` is the kernel log device (Paths::dev_kmsg()), for Target::kmsg.
 void setup(std::string_view program_name, Target target, Level threshold = Level::notice,
            const std::filesystem::path& kernel_log = {});
-void set_threshold(Level threshold);
 Level threshold();
 
 void message(Level level, std::string_view text);

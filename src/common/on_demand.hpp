@@ -38,10 +38,6 @@ std::int64_t boottime_seconds();
 
 // Writes (atomically replaces) the record of each record.module; the directories are checked once.
 void write_on_demand_records(const Paths& paths, const std::vector<OnDemandRecord>& records);
-inline void write_on_demand_record(const Paths& paths, const OnDemandRecord& record)
-{
-    write_on_demand_records(paths, {record});
-}
 
 // Record files that could not be trusted: file name, and why.
 using UntrustedRecords = std::vector<std::pair<std::string, std::string>>;
