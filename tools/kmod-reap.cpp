@@ -45,6 +45,27 @@ struct Options {
     bool forget_settings = false;
 };
 
+constexpr std::string_view help = R"(Usage: kmod-reap [options] [MODULE...]
+Unload the modules loaded on demand that stayed unused longer than the unload
+delay, saving their changed parameters first; or the named modules now.
+
+      --all              consider every module, not only those loaded on demand
+      --keep PATTERN     never unload modules matching PATTERN (repeatable)
+      --delay DURATION   unload delay for this sweep (90, 90s, 2m, 1h; 0: now)
+  -n, --dry-run          say what would be unloaded; change nothing
+  -v, --verbose          also say why each other module stays
+  -q, --quiet            print errors only
+  -s, --syslog           log to syslog instead of standard error
+      --json             print the outcome for every module as JSON
+      --wait             wait for a running sweep instead of leaving
+      --list-settings    print the saved settings (of the named modules)
+      --forget-settings  forget the saved settings of the named modules
+  -h, --help             print this help and exit
+  -V, --version          print the version and exit
+
+See kmod-reap(8).
+)";
+
 Options parse_options(int argc, char** argv)
 {
     // The timer and cron run a plain sweep ("kmod-reap", "kmod-reap --syslog -q").
@@ -69,13 +90,11 @@ Options parse_options(int argc, char** argv)
     app.add_flag("--json", options.json, "Print the outcome for every module as JSON");
     app.add_flag("--wait", options.wait, "Wait for a running sweep to finish instead of leaving at once");
     app.add_flag("-s,--syslog", options.syslog, "Log to syslog instead of standard error");
-    auto* list_option = app.add_flag("--list-settings", options.list_settings,
-                                     "Print the saved settings (of the named modules, or all); unload nothing");
+    app.add_flag("--list-settings", options.list_settings,
+                 "Print the saved settings (of the named modules, or all); unload nothing");
     app.add_flag("--forget-settings", options.forget_settings,
-                 "Forget the saved settings of the named modules; unload nothing")
-        ->excludes(list_option);
-    app.set_version_flag("--version", std::string(KMOD_TOOLS_VERSION));
-    parse_command_line(app, argc, argv);
+                 "Forget the saved settings of the named modules; unload nothing");
+    parse_command_line(app, argc, argv, help);
     return options;
 }
 
@@ -89,9 +108,11 @@ void check_options(const Options& options)
         if (auto problem = pattern_problem(pattern); !problem.empty())
             throw Error::usage("bad --keep pattern " + quote_name(pattern) + ": " + problem);
     if (!options.names.empty() && options.all)
-        throw Error::usage("--all goes without module names");
+        throw Error::usage("option '--all' goes without module names");
+    if (options.list_settings && options.forget_settings)
+        throw Error::usage("options '--list-settings' and '--forget-settings' exclude each other");
     if (options.forget_settings && options.names.empty())
-        throw Error::usage("--forget-settings needs module names");
+        throw Error::usage("option '--forget-settings' needs module names");
 }
 
 ExitStatus forget_named_settings(const Paths& paths, const std::vector<std::string>& names)
@@ -176,6 +197,8 @@ bool unloading_disabled(const Paths& paths)
     }
 }
 
+bool failed(SweepStatus status) { return status == SweepStatus::failed || status == SweepStatus::not_saved; }
+
 void report(const SweepReport& sweep, const Options& options)
 {
     nlohmann::json json = nlohmann::json::array();
@@ -185,7 +208,9 @@ void report(const SweepReport& sweep, const Options& options)
             json.push_back({{"name", outcome.module},
                             {"status", to_string(outcome.status)},
                             {"reason", outcome.reason},
-                            {"cascaded", outcome.cascaded}});
+                            {"cascaded", outcome.cascaded},
+                            {"dry_run", options.dry_run},
+                            {"error", failed(outcome.status) ? nlohmann::json(outcome.reason) : nlohmann::json(nullptr)}});
         const bool named = std::any_of(options.names.begin(), options.names.end(), [&](const std::string& name) {
             return normalize_module_name(name) == outcome.module;
         });

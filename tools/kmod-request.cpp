@@ -59,6 +59,28 @@ std::optional<Options> parse_helper_invocation(int argc, char** argv)
     return options;
 }
 
+constexpr std::string_view help = R"(Usage: kmod-request [options] NAME [PARAM=VALUE...]...
+Load modules or aliases with their dependencies, as modprobe does; the
+kernel's module helper (kernel.modprobe).
+
+  -n, --dry-run        resolve and say what would be inserted; change nothing
+  -v, --verbose        say what is inserted and why (twice: libkmod's too)
+  -q, --quiet          print errors only
+  -s, --syslog         log to syslog instead of standard error
+  -k, --autoclean      treat the request as the kernel's (older kernels)
+      --show-depends   print what would be loaded, as modprobe does
+      --explain        print what each name resolves to and the policy's say
+      --json           print the results as JSON
+      --no-restore     do not restore settings saved by kmod-reap
+  -d, --dirname DIR    use the module tree DIR/lib/modules/VERSION
+  -S, --set-version V  use the module tree of kernel version V
+  -h, --help           print this help and exit
+  -V, --version        print the version and exit
+
+A NAME of '-' reads names from standard input, one per line.
+See kmod-request(8).
+)";
+
 Options parse_options(int argc, char** argv)
 {
     if (auto helper = parse_helper_invocation(argc, argv))
@@ -80,9 +102,6 @@ Options parse_options(int argc, char** argv)
     app.add_flag("--no-restore", options.no_restore, "Do not restore settings saved by kmod-reap");
     app.add_option("-d,--dirname", options.dirname, "Root of the module tree (DIR/lib/modules/VERSION)");
     app.add_option("-S,--set-version", options.kernel_version, "Kernel version of the module tree");
-    app.set_version_flag("--version", std::string(KMOD_TOOLS_VERSION));
-    // Unknown options are caught below, to tell a name starting with '-' from a mistyped option.
-    app.allow_extras();
     // Everything after "--" is a name, even one that looks like an option (the kernel passes
     // "-q -- NAME"); CLI11 only sees what comes before.
     int option_count = argc;
@@ -92,15 +111,13 @@ Options parse_options(int argc, char** argv)
             break;
         }
     }
-    parse_command_line(app, option_count, argv);
+    parse_command_line(app, option_count, argv, help);
     for (int i = option_count + 1; i < argc; ++i)
         options.names.emplace_back(argv[i]);
-    for (const auto& extra : app.remaining())
-        throw Error::usage("unknown option " + quote_name(extra));
     if (options.show_depends && options.explain)
-        throw Error::usage("--show-depends and --explain exclude each other");
+        throw Error::usage("options '--show-depends' and '--explain' exclude each other");
     if (options.json && options.show_depends)
-        throw Error::usage("--json does not go with --show-depends, whose format is modprobe's");
+        throw Error::usage("options '--json' and '--show-depends' exclude each other (the latter prints modprobe's format)");
     return options;
 }
 

@@ -32,20 +32,37 @@ struct Entry {
     std::optional<std::string> value;
 };
 
+constexpr std::string_view help = R"(Usage: kmod-sysctl [options] [NAME[=VALUE]...]
+Print or set the kmod knobs: modprobe (the kernel's module helper, refused
+unless only root can change it), unload_delay (kmod-reap's), and
+modules_disabled (read-only). Without names, print them all.
+
+  -a, --all        print every knob (the default without names)
+  -n, --values     print values only, without names
+      --json       print a JSON object
+  -p, --persist    also keep what is set across reboots
+  -q, --quiet      print nothing for what is set
+  -h, --help       print this help and exit
+  -V, --version    print the version and exit
+
+See kmod-sysctl(8).
+)";
+
 Options parse_options(int argc, char** argv)
 {
     Options options;
     CLI::App app{"Get and set the kmod knobs: the kernel's module helper and the unload delay.", "kmod-sysctl"};
     app.add_option("entries", options.entries, "NAME to print, NAME=VALUE to set (all knobs if none)");
     app.add_flag("-a,--all", options.all, "Print all knobs (the default without names)");
-    auto* values_option = app.add_flag("-n,--values", options.values_only, "Print values only, without names");
-    app.add_flag("--json", options.json, "Print a JSON object")->excludes(values_option);
+    app.add_flag("-n,--values", options.values_only, "Print values only, without names");
+    app.add_flag("--json", options.json, "Print a JSON object");
     app.add_flag("-p,--persist", options.persist, "Also make what is set survive reboot");
     app.add_flag("-q,--quiet", options.quiet, "Print nothing for what is set");
-    app.set_version_flag("--version", std::string(KMOD_TOOLS_VERSION));
-    parse_command_line(app, argc, argv);
+    parse_command_line(app, argc, argv, help);
     if (options.all && !options.entries.empty())
-        throw Error::usage("--all goes without names");
+        throw Error::usage("option '--all' goes without names");
+    if (options.values_only && options.json)
+        throw Error::usage("options '--values' and '--json' exclude each other");
     return options;
 }
 
@@ -67,7 +84,7 @@ std::vector<Entry> parse_entries(const Options& options)
             entries.push_back({&knob, std::nullopt});
     const bool sets_any = std::any_of(entries.begin(), entries.end(), [](const Entry& e) { return e.value; });
     if (options.persist && !sets_any)
-        throw Error::usage("--persist goes with NAME=VALUE");
+        throw Error::usage("option '--persist' goes with NAME=VALUE");
     return entries;
 }
 

@@ -79,6 +79,8 @@ void setup(std::string_view program_name, Target target, Level threshold, const 
 
 Level threshold() { return state().threshold; }
 
+Target target() { return state().target; }
+
 namespace {
 void write_record(State& s, Level level, const std::string& line);
 }

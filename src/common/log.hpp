@@ -22,6 +22,8 @@ enum class Target {
 void setup(std::string_view program_name, Target target, Level threshold = Level::notice,
            const std::filesystem::path& kernel_log = {});
 Level threshold();
+// Where messages go now (Target::kmsg falls back to stderr_stream when the kernel log cannot be opened).
+Target target();
 
 void message(Level level, std::string_view text);
 inline void error(std::string_view text) { message(Level::error, text); }

@@ -4,6 +4,7 @@
 
 #include "error.hpp"
 #include "log.hpp"
+#include "request_name.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -15,22 +16,43 @@
 
 namespace kmodtools {
 
-void parse_command_line(CLI::App& app, int argc, char** argv)
+std::string version_line(std::string_view program_name)
 {
+    return std::string(program_name) + " from kmod-tools " + KMOD_TOOLS_VERSION;
+}
+
+namespace {
+
+// The option CLI11 names at the start of its message ("--delay: 1 required DURATION missing").
+std::string option_in(std::string_view message)
+{
+    return std::string(message.substr(0, message.find(':')));
+}
+
+} // namespace
+
+void parse_command_line(CLI::App& app, int argc, char** argv, std::string_view help)
+{
+    app.set_help_flag("-h,--help");
+    app.set_version_flag("-V,--version", version_line(app.get_name()));
+    // Unknown words are reported below, in our wording, not CLI11's.
+    app.allow_extras();
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
-        std::cout << app.help();
-        throw Error(ExitStatus::ok, "");
-    } catch (const CLI::CallForAllHelp&) {
-        std::cout << app.help("", CLI::AppFormatMode::All);
+        std::cout << help;
         throw Error(ExitStatus::ok, "");
     } catch (const CLI::CallForVersion&) {
-        std::cout << app.get_name() << " " << KMOD_TOOLS_VERSION << "\n";
+        std::cout << version_line(app.get_name()) << "\n";
         throw Error(ExitStatus::ok, "");
+    } catch (const CLI::ArgumentMismatch& error) {
+        throw Error::usage("option '" + option_in(error.what()) + "' needs a value");
     } catch (const CLI::ParseError& error) {
-        throw Error::usage(std::string(error.what()) + " (see --help)");
+        throw Error::usage(std::string("bad command line: ") + error.what());
     }
+    for (const auto& extra : app.remaining())
+        throw Error::usage(std::string(!extra.empty() && extra.front() == '-' ? "unknown option " : "unexpected argument ") +
+                           quote_name(extra));
 }
 
 void ensure_standard_fds()
@@ -59,7 +81,7 @@ ExitStatus run_body(int argc, char** argv, const std::function<ExitStatus(int ar
             log::error(error.what());
         return error.status();
     } catch (const CLI::ParseError& error) {
-        log::error(std::string(error.what()) + " (see --help)");
+        log::error(std::string("bad command line: ") + error.what());
         return ExitStatus::usage;
     } catch (const std::bad_alloc&) {
         log::error("out of memory");
@@ -88,6 +110,9 @@ int tool_main(std::string_view program_name, int argc, char** argv,
     ensure_standard_fds();
     log::setup(program_name, log::Target::stderr_stream);
     const ExitStatus status = run_body(argc, argv, body);
+    // As util-linux's errtryhelp(), for people at a terminal, not for the kernel log.
+    if (status == ExitStatus::usage && log::target() == log::Target::stderr_stream)
+        std::cerr << "Try '" << program_name << " --help'.\n";
     if (!flush_standard_output() && status == ExitStatus::ok)
         return static_cast<int>(ExitStatus::failure);
     return static_cast<int>(status);

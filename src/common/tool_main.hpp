@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace kmodtools {
@@ -23,7 +24,13 @@ int tool_main(std::string_view program_name, int argc, char** argv,
 // tool_main() calls it first; exposed for tests.
 void ensure_standard_fds();
 
-// app.parse() that prints --help / --version itself and reports other parse errors as Error::usage.
-void parse_command_line(CLI::App& app, int argc, char** argv);
+// app.parse() in the one command-line voice of every tool: -h/--help prints `help` (the tool's
+// own short text), -V/--version "PROGRAM from kmod-tools VERSION"; an unknown option, a missing
+// value or a stray argument is Error::usage with one wording, which tool_main follows with
+// "Try 'PROGRAM --help'.". Call it on an app with no help or version flag of its own.
+void parse_command_line(CLI::App& app, int argc, char** argv, std::string_view help);
+
+// "PROGRAM from kmod-tools VERSION", as -V prints it.
+std::string version_line(std::string_view program_name);
 
 } // namespace kmodtools
