@@ -121,11 +121,11 @@ check_fail "xfs, libcrc32c and crc32c_generic are all gone" -- \
     sh -c 'grep -Eq "^(xfs|libcrc32c|crc32c_generic) " /proc/modules'
 json=$(printf '%s' "$RUN_OUT" | tr -d '\n' | sed 's/  */ /g')
 check_match "--json: xfs unloaded" \
-    '\{ "cascaded": false, "name": "xfs", "reason": "idle 0 s", "status": "unloaded" \}' "$json"
+    '\{ "cascaded": false, "dry_run": false, "error": null, "name": "xfs", "reason": "idle 0 s", "status": "unloaded" \}' "$json"
 check_match "--json: libcrc32c unloaded in the same sweep, cascaded" \
-    '\{ "cascaded": true, "name": "libcrc32c", "reason": "freed by this sweep", "status": "unloaded" \}' "$json"
+    '\{ "cascaded": true, "dry_run": false, "error": null, "name": "libcrc32c", "reason": "freed by this sweep", "status": "unloaded" \}' "$json"
 check_match "--json: crc32c_generic too" \
-    '\{ "cascaded": true, "name": "crc32c_generic", "reason": "freed by this sweep", "status": "unloaded" \}' "$json"
+    '\{ "cascaded": true, "dry_run": false, "error": null, "name": "crc32c_generic", "reason": "freed by this sweep", "status": "unloaded" \}' "$json"
 check_no_match "their records are gone" '^(xfs|libcrc32c|crc32c_generic)$' "$(ls "$records")"
 clean_slate
 
