@@ -3,6 +3,7 @@
 #include "config.hpp"
 #include "error.hpp"
 #include "fake_root.hpp"
+#include "skip.hpp"
 
 #include <doctest/doctest.h>
 
@@ -90,8 +91,11 @@ TEST_CASE("configuration others could write is refused")
     SUBCASE("world-writable main file")
     {
         const auto file = root.write("/etc/kmod-tools/kmod-tools.conf", "unload_delay = 1\n", 0666);
-        CHECK_THROWS_WITH_AS(load_config(root.paths()),
-                             ("refusing " + file.string() + ": writable by group or others").c_str(), Error);
+        CHECK_THROWS_WITH_AS(
+            load_config(root.paths()),
+            ("refusing configuration " + file.string() + ": '/etc/kmod-tools/kmod-tools.conf' is writable by others")
+                .c_str(),
+            Error);
     }
     SUBCASE("group-writable drop-in")
     {
@@ -102,7 +106,7 @@ TEST_CASE("configuration others could write is refused")
     {
         root.write("/tmp/evil.conf", "unload_delay = 0\n");
         root.mkdir("/run/kmod-tools");
-        root.symlink((root / "/tmp/evil.conf").string(), "/run/kmod-tools/runtime.conf");
+        root.symlink("/tmp/evil.conf", "/run/kmod-tools/runtime.conf");
         CHECK_THROWS_WITH_AS(load_config(root.paths()),
                              ("refusing " + (root / "/run/kmod-tools/runtime.conf").string() + ": it is a symlink")
                                  .c_str(),
@@ -111,7 +115,114 @@ TEST_CASE("configuration others could write is refused")
     SUBCASE("a symlinked main file pointing to a safe file is fine (config management does that)")
     {
         root.write("/srv/config/kmod-tools.conf", "unload_delay = 7\n");
-        root.symlink((root / "/srv/config/kmod-tools.conf").string(), "/etc/kmod-tools/kmod-tools.conf");
+        root.symlink("/srv/config/kmod-tools.conf", "/etc/kmod-tools/kmod-tools.conf");
         CHECK(load_config(root.paths()).unload_delay == seconds(7));
+    }
+}
+
+namespace {
+// The message load_config() throws for `root`, or "" if it succeeds.
+std::string config_error(const FakeRoot& root)
+{
+    try {
+        load_config(root.paths());
+    } catch (const Error& error) {
+        return error.what();
+    }
+    return {};
+}
+} // namespace
+
+TEST_CASE("the whole way to every configuration file is judged: a non-root user can change no rule")
+{
+    FakeRoot root;
+    const auto main = root.write("/etc/kmod-tools/kmod-tools.conf", "deny = dccp\n");
+    const auto refusing = "refusing configuration " + main.string() + ": ";
+    SUBCASE("a directory on the way that others can write, sticky or not")
+    {
+        ::chmod((root / "/etc").c_str(), 0777);
+        CHECK(config_error(root) == refusing + "directory '/etc' is writable by others");
+        ::chmod((root / "/etc").c_str(), 01777);
+        CHECK(config_error(root) == refusing + "directory '/etc' is writable by others (a sticky bit does not make it safe)");
+        ::chmod((root / "/etc").c_str(), 0755);
+    }
+    SUBCASE("a symlink hop into a directory others can write")
+    {
+        std::filesystem::remove(main);
+        root.mkdir("/srv/shared", 0777);
+        root.write("/srv/shared/kmod-tools.conf", "deny = dccp\n");
+        root.symlink("/srv/shared/kmod-tools.conf", "/etc/kmod-tools/kmod-tools.conf");
+        CHECK(config_error(root) == refusing + "directory '/srv/shared' is writable by others");
+    }
+    SUBCASE("a symlink owned by someone else")
+    {
+        if (::geteuid() != 0)
+            KMOD_TOOLS_SKIP("needs root to lchown");
+        std::filesystem::remove(main);
+        root.write("/srv/kmod-tools.conf", "deny = dccp\n");
+        root.symlink("/srv/kmod-tools.conf", "/etc/kmod-tools/kmod-tools.conf");
+        REQUIRE(::lchown(main.c_str(), 65534, 65534) == 0);
+        CHECK(config_error(root) == refusing + "symlink '/etc/kmod-tools/kmod-tools.conf' is not owned by root");
+    }
+    SUBCASE("a drop-in directory others can write")
+    {
+        root.mkdir("/etc/kmod-tools/kmod-tools.conf.d", 0777);
+        CHECK(config_error(root) == "refusing configuration directory " +
+                                        (root / "/etc/kmod-tools/kmod-tools.conf.d").string() +
+                                        ": directory '/etc/kmod-tools/kmod-tools.conf.d' is writable by others");
+    }
+}
+
+TEST_CASE("a configuration that cannot be read is not an absent one")
+{
+    FakeRoot root;
+    const auto main = root / "/etc/kmod-tools/kmod-tools.conf";
+    root.mkdir("/etc/kmod-tools");
+    CHECK(config_error(root).empty()); // simply not there: the defaults
+    SUBCASE("a dangling symlink")
+    {
+        root.mkdir("/srv");
+        root.symlink("/srv/gone.conf", "/etc/kmod-tools/kmod-tools.conf");
+        CHECK(config_error(root) == "refusing configuration " + main.string() +
+                                        ": '/srv/gone.conf' does not exist (a dangling symlink on the way)");
+    }
+    SUBCASE("a symlink loop")
+    {
+        root.symlink("/etc/kmod-tools/kmod-tools.conf", "/etc/kmod-tools/kmod-tools.conf");
+        CHECK(config_error(root) == "refusing configuration " + main.string() + ": too many levels of symlinks");
+    }
+    SUBCASE("a directory in its place")
+    {
+        root.mkdir("/etc/kmod-tools/kmod-tools.conf");
+        CHECK(config_error(root) == "refusing configuration " + main.string() +
+                                        ": '/etc/kmod-tools/kmod-tools.conf' is a directory, not a regular file");
+    }
+    SUBCASE("a FIFO as a drop-in, which must not hang the kernel's helper")
+    {
+        root.mkdir("/etc/kmod-tools/kmod-tools.conf.d");
+        REQUIRE(::mkfifo((root / "/etc/kmod-tools/kmod-tools.conf.d/50-fifo.conf").c_str(), 0644) == 0);
+        CHECK(config_error(root) == "refusing configuration " +
+                                        (root / "/etc/kmod-tools/kmod-tools.conf.d/50-fifo.conf").string() +
+                                        ": '/etc/kmod-tools/kmod-tools.conf.d/50-fifo.conf' is not a regular file");
+    }
+    SUBCASE("the drop-in directory is a file")
+    {
+        root.write("/etc/kmod-tools/kmod-tools.conf.d", "");
+        CHECK(config_error(root) == "refusing configuration directory " +
+                                        (root / "/etc/kmod-tools/kmod-tools.conf.d").string() +
+                                        ": '/etc/kmod-tools/kmod-tools.conf.d' is not a directory");
+    }
+    SUBCASE("a runtime layer that is a directory")
+    {
+        root.mkdir("/run/kmod-tools/runtime.conf");
+        CHECK(config_error(root) == "refusing configuration " + (root / "/run/kmod-tools/runtime.conf").string() +
+                                        ": '/run/kmod-tools/runtime.conf' is a directory, not a regular file");
+    }
+    SUBCASE("a file root cannot read")
+    {
+        if (::geteuid() == 0)
+            KMOD_TOOLS_SKIP("root reads every file; EACCES cannot be made here");
+        root.write("/etc/kmod-tools/kmod-tools.conf", "deny = dccp\n", 0000);
+        CHECK(config_error(root) == "cannot read configuration " + main.string() + ": Permission denied");
     }
 }

@@ -40,6 +40,8 @@ TEST_CASE("syntax rules")
     HelperTree root;
     CHECK(problem(root, "") == "empty path");
     CHECK(problem(root, "sbin/modprobe") == "not an absolute path");
+    // The kernel cannot execute a directory, and a trailing '/' would name one.
+    CHECK(problem(root, "/sbin/modprobe/") == "ends with '/' (a directory, not a program)");
     CHECK(problem(root, "/sbin/mod\nprobe") == "contains a control character");
     CHECK(problem(root, "/" + std::string(255, 'a')) ==
           "longer than 255 bytes, the kernel would truncate it");
@@ -70,16 +72,18 @@ TEST_CASE("every directory on the way")
     CHECK(problem(root, "/opt/bin/helper") == "");
 
     ::chmod((root / "/opt").c_str(), 0777);
-    CHECK(problem(root, "/opt/bin/helper") == "directory '/opt' is writable by others without the sticky bit");
+    CHECK(problem(root, "/opt/bin/helper") == "directory '/opt' is writable by others");
     ::chmod((root / "/opt").c_str(), 0775);
-    CHECK(problem(root, "/opt/bin/helper") == "directory '/opt' is writable by its group without the sticky bit");
-    // Sticky, like /tmp: others may add files there but not replace ours.
+    CHECK(problem(root, "/opt/bin/helper") == "directory '/opt' is writable by its group");
+    // Sticky, like /tmp: others cannot replace our file, but once a cleaner removes it anyone can
+    // create one of that name, and the kernel runs it as root.
     ::chmod((root / "/opt").c_str(), 01777);
-    CHECK(problem(root, "/opt/bin/helper") == "");
+    CHECK(problem(root, "/opt/bin/helper") ==
+          "directory '/opt' is writable by others (a sticky bit does not make it safe)");
     ::chmod((root / "/opt").c_str(), 0755);
 
     ::chmod(root.path().c_str(), 0777);
-    CHECK(problem(root, "/opt/bin/helper") == "directory '/' is writable by others without the sticky bit");
+    CHECK(problem(root, "/opt/bin/helper") == "directory '/' is writable by others");
     ::chmod(root.path().c_str(), 0755);
 }
 
@@ -98,13 +102,12 @@ TEST_CASE("symlinks are followed under the root and judged on the way")
         root.mkdir("/scratch", 0777);
         root.write("/scratch/helper", "#!/bin/sh\n", 0755);
         root.symlink("/scratch/helper", "/sbin/to-scratch");
-        CHECK(problem(root, "/sbin/to-scratch") ==
-              "directory '/scratch' is writable by others without the sticky bit");
+        CHECK(problem(root, "/sbin/to-scratch") == "directory '/scratch' is writable by others");
     }
     SUBCASE("a dangling link")
     {
         root.symlink("/sbin/missing", "/sbin/dangling");
-        CHECK(problem(root, "/sbin/dangling") == "'/sbin/missing' does not exist");
+        CHECK(problem(root, "/sbin/dangling") == "'/sbin/missing' does not exist (a dangling symlink on the way)");
     }
     SUBCASE("a loop")
     {

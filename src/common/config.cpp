@@ -2,41 +2,69 @@
 // Reading the kmod-tools configuration and its layers.
 #include "config.hpp"
 
+#include "directory.hpp"
 #include "duration.hpp"
 #include "error.hpp"
 #include "module_pattern.hpp"
 #include "owned_file.hpp"
 #include "text.hpp"
 #include "text_file.hpp"
+#include "trusted_path.hpp"
+#include "unique_fd.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <system_error>
+#include <optional>
 
 namespace kmodtools {
 namespace {
 
-// Config files may be symlinks (config management does that), but what they point to must be safe.
-std::string read_trusted_config(const std::filesystem::path& path, bool& exists)
+// The owner whose files are trusted besides root: root itself, or the user running the tests.
+uid_t trusted_owner() { return ::geteuid(); }
+
+// The text of the configuration file `file` (a path under the root), or std::nullopt if it does not
+// exist. Every directory and symlink on the way to it is judged (a policy is only as safe as the
+// least safe step to it), and only a file that is simply not there counts as absent: a dangling
+// link, a loop, a directory or device in its place, EACCES or EIO fail, naming the file.
+std::optional<std::string> read_config_file(const Paths& paths, const std::filesystem::path& file)
 {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (!fd) {
-        if (errno == ENOENT) {
-            exists = false;
-            return {};
-        }
-        throw Error::system(errno, "cannot open " + path.string());
-    }
-    exists = true;
-    check_owned(fd.get(), path, false);
-    return read_all(fd.get(), path);
+    const auto judged = judge_path(paths, paths.on_system(file).string(), TrustedKind::regular_file, trusted_owner());
+    if (judged.missing())
+        return std::nullopt;
+    if (!judged.trusted())
+        throw Error::failure("refusing configuration " + file.string() + ": " + judged.problem);
+    // What was judged, never through a symlink again; O_NONBLOCK: a FIFO must not hang the helper.
+    UniqueFd fd(::open(judged.resolved.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW));
+    if (!fd)
+        throw Error::system(errno, "cannot read configuration " + file.string());
+    check_owned(fd.get(), file, false);
+    return read_all(fd.get(), file);
 }
 
-// The files load_config() reads, in order, that exist now.
-std::vector<std::filesystem::path> config_files(const Paths& paths, ConfigLayers layers);
+// The drop-ins, in lexical order: *.conf files of the drop-in directory, which is judged too.
+std::vector<std::filesystem::path> dropin_files(const Paths& paths)
+{
+    const auto dir = paths.config_dropin_dir();
+    const auto judged = judge_path(paths, paths.on_system(dir).string(), TrustedKind::directory, trusted_owner());
+    if (judged.missing())
+        return {};
+    if (!judged.trusted())
+        throw Error::failure("refusing configuration directory " + dir.string() + ": " + judged.problem);
+    UniqueFd fd(::open(judged.resolved.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd)
+        throw Error::system(errno, "cannot read configuration directory " + dir.string());
+    std::vector<std::filesystem::path> files;
+    for (const auto& name : list_directory(fd.get(), dir)) {
+        // Hidden files are editors' and kmod-sysctl's temporary files.
+        constexpr std::string_view suffix = ".conf";
+        if (name.front() != '.' && name.size() > suffix.size() &&
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+            files.push_back(dir / name);
+    }
+    return files;
+}
 
 } // namespace
 
@@ -100,56 +128,28 @@ void apply_config_text(Config& config, std::string_view text, const std::filesys
     });
 }
 
-namespace {
-
-std::vector<std::filesystem::path> config_files(const Paths& paths, ConfigLayers layers)
-{
-    std::vector<std::filesystem::path> files;
-    std::error_code error;
-    if (std::filesystem::exists(paths.config_file(), error))
-        files.push_back(paths.config_file());
-
-    std::vector<std::filesystem::path> dropins;
-    const auto dropin_dir = paths.config_dropin_dir();
-    for (std::filesystem::directory_iterator it(dropin_dir, error), end; !error && it != end; it.increment(error)) {
-        const auto name = it->path().filename().string();
-        // Hidden files are editors' and kmod-sysctl's temporary files.
-        if (name.front() != '.' && it->path().extension() == ".conf")
-            dropins.push_back(it->path());
-    }
-    if (error && error != std::errc::no_such_file_or_directory)
-        throw Error::system(error.value(), "cannot read directory " + dropin_dir.string());
-    std::sort(dropins.begin(), dropins.end());
-    files.insert(files.end(), dropins.begin(), dropins.end());
-
-    if (layers == ConfigLayers::all && std::filesystem::exists(paths.runtime_config_file(), error))
-        files.push_back(paths.runtime_config_file());
-    return files;
-}
-
-} // namespace
-
 Config load_config(const Paths& paths, ConfigLayers layers)
 {
     Config config;
-    for (const auto& file : config_files(paths, layers)) {
-        std::string text;
-        if (file == paths.runtime_config_file()) {
-            // Our own runtime state: never through a symlink.
+    auto apply = [&](const std::filesystem::path& file, const std::optional<std::string>& text) {
+        if (text)
+            apply_config_text(config, *text, file);
+    };
+    apply(paths.config_file(), read_config_file(paths, paths.config_file()));
+    for (const auto& file : dropin_files(paths))
+        apply(file, read_config_file(paths, file));
+    if (layers == ConfigLayers::all) {
+        // Our own runtime state: judged on the way like the rest, and never read through a symlink.
+        const auto file = paths.runtime_config_file();
+        auto text = read_config_file(paths, file);
+        if (text) {
             auto dir = open_owned_directory_if_exists(paths.runtime_dir());
-            if (!dir)
-                continue;
-            auto fd = open_owned_file(dir->get(), file.filename().string(), file);
+            auto fd = dir ? open_owned_file(dir->get(), file.filename().string(), file) : std::nullopt;
             if (!fd)
-                continue;
+                throw Error::failure("refusing configuration " + file.string() + ": it vanished while read");
             text = read_all(fd->get(), file);
-        } else {
-            bool exists = false;
-            text = read_trusted_config(file, exists);
-            if (!exists) // removed since config_files() listed it
-                continue;
         }
-        apply_config_text(config, text, file);
+        apply(file, text);
     }
     return config;
 }

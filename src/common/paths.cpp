@@ -30,6 +30,13 @@ std::filesystem::path Paths::under_root(const std::filesystem::path& absolute) c
     return root_ / absolute.relative_path();
 }
 
+std::filesystem::path Paths::on_system(const std::filesystem::path& under) const
+{
+    if (root_ == "/")
+        return under;
+    return std::filesystem::path("/") / under.lexically_relative(root_);
+}
+
 std::string Paths::kernel_release() const
 {
     std::string release = read_text_file(sysctl_osrelease());

@@ -23,6 +23,8 @@ public:
 
     // An absolute path of the running system, seen under the root.
     std::filesystem::path under_root(const std::filesystem::path& absolute) const;
+    // The inverse: what a path under the root is on the system seen (for judging and messages).
+    std::filesystem::path on_system(const std::filesystem::path& under) const;
 
     // Kernel interfaces.
     std::filesystem::path proc_modules() const { return under_root("/proc/modules"); }

@@ -35,7 +35,8 @@ cp "$helper" "$safe_dir/not-executable"
 chmod 0644 "$safe_dir/not-executable"
 ln -s "$helper" "$safe_dir/link"
 ln -s /tmp/world-writable/helper "$safe_dir/link-to-unsafe"
-# A sticky world-writable directory is fine: others cannot replace root's file in it.
+# A sticky world-writable directory is not safe: once a cleaner removes root's file, anyone can
+# create one of that name.
 cp "$helper" /tmp/sticky-helper
 
 # EXPECTED_STATUS DESC -- CMD...: the exit status, and stderr when it is wrong.
@@ -89,7 +90,9 @@ expect_refusal "a non-executable helper" 'executable' "$safe_dir/not-executable"
 expect_refusal "a directory" 'regular file|directory' "$safe_dir"
 expect_refusal "a symlink to an unsafe helper" 'writable' "$safe_dir/link-to-unsafe"
 
-status_is 0 "accepts a root-owned helper in sticky /tmp" -- "$ks" modprobe=/tmp/sticky-helper
+status_is 1 "refuses a root-owned helper in sticky /tmp" -- "$ks" modprobe=/tmp/sticky-helper
+check_match "sticky /tmp: the rule" "directory '/tmp' is writable by others \\(a sticky bit does not make it safe\\)" "$RUN_ERR"
+status_is 1 "refuses a helper path ending with /" -- "$ks" "modprobe=$safe_dir/"
 status_is 0 "accepts a symlink to a safe helper" -- "$ks" "modprobe=$safe_dir/link"
 check_match "kernel.modprobe is the symlink or what it resolves to" "^($safe_dir/link|$helper)\$" \
     "$(cat "$proc_modprobe")"
