@@ -226,3 +226,14 @@ TEST_CASE("a configuration that cannot be read is not an absent one")
         CHECK(config_error(root) == "cannot read configuration " + main.string() + ": Permission denied");
     }
 }
+
+TEST_CASE("a policy pattern that could never match is an error naming FILE:LINE")
+{
+    Config config;
+    CHECK_THROWS_WITH_AS(apply_config_text(config, "# rare protocols\ndeny = dccp algif_[sh*\n", "/etc/x.conf"),
+                         "/etc/x.conf:2: bad deny pattern 'algif_[sh*': unbalanced '[' (no closing ']')", Error);
+    CHECK_THROWS_WITH_AS(apply_config_text(config, "keep = !brd\n", "/etc/x.conf"),
+                         "/etc/x.conf:1: bad keep pattern '!brd': '!' outside brackets matches only itself, which "
+                         "no module name or alias holds",
+                         Error);
+}

@@ -34,3 +34,21 @@ TEST_CASE("pattern problems")
     CHECK(pattern_problem("a\x01") == "control character in pattern");
     CHECK(pattern_problem(std::string(256, 'a')) == "pattern longer than 255 characters");
 }
+
+TEST_CASE("a pattern that can never match what it seems to name is an error, not a rule that never applies")
+{
+    CHECK(pattern_problem("algif_[sh*") == "unbalanced '[' (no closing ']')");
+    CHECK(pattern_problem("dccp[") == "unbalanced '[' (no closing ']')");
+    CHECK(pattern_problem("x[]") == "unbalanced '[' (no closing ']')"); // ']' first is a member
+    CHECK(pattern_problem("dccp]") == "']' without '['");
+    CHECK(pattern_problem("!dccp") == "'!' outside brackets matches only itself, which no module name or alias holds");
+    CHECK(pattern_problem("^dccp") == "'^' outside brackets matches only itself, which no module name or alias holds");
+    CHECK(pattern_problem("raid[9-0]") == "empty range '9-0' in brackets");
+    CHECK(pattern_problem("a[[b]") == "'[' inside a bracket expression");
+    // What they seem to name works.
+    CHECK(pattern_problem("x[]a]").empty());
+    CHECK(pattern_problem("x[!]a]").empty());
+    CHECK(pattern_problem("raid[0-9]*").empty());
+    CHECK(pattern_problem("x[a-]").empty());
+    CHECK(pattern_problem("x[!a-z]y").empty());
+}

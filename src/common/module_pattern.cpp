@@ -22,6 +22,32 @@ std::string pattern_problem(std::string_view pattern)
             return c < 0x20 || c == 0x7f ? "control character in pattern"
                                          : "character '" + std::string(1, static_cast<char>(c)) + "' in pattern";
     }
+    // A pattern that can never match what it seems to name would be a rule that silently never
+    // applies: a deny that denies nothing. Refuse those shapes.
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        const char c = pattern[i];
+        if (c == '!' || c == '^')
+            return std::string("'") + c + "' outside brackets matches only itself, which no module name or alias holds";
+        if (c == ']')
+            return "']' without '['";
+        if (c != '[')
+            continue;
+        std::size_t j = i + 1;
+        if (j < pattern.size() && (pattern[j] == '!' || pattern[j] == '^'))
+            ++j;
+        if (j < pattern.size() && pattern[j] == ']') // first in the set: a member, not the end
+            ++j;
+        for (; j < pattern.size() && pattern[j] != ']'; ++j) {
+            if (pattern[j] == '[')
+                return "'[' inside a bracket expression";
+            if (pattern[j] == '-' && j + 1 < pattern.size() && pattern[j + 1] != ']' && j > i + 1 &&
+                pattern[j - 1] != '[' && pattern[j - 1] > pattern[j + 1])
+                return std::string("empty range '") + pattern[j - 1] + "-" + pattern[j + 1] + "' in brackets";
+        }
+        if (j == pattern.size())
+            return "unbalanced '[' (no closing ']')";
+        i = j;
+    }
     return {};
 }
 
