@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Tests of logging: program prefix, thresholds, one line per message, journal detection.
+#include "fake_root.hpp"
 #include "log.hpp"
 
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include <doctest/doctest.h>
 
 using namespace kmodtools;
+using kmodtools::testing::FakeRoot;
 
 using kmodtools::testing::capture_stderr;
 
@@ -73,4 +75,59 @@ TEST_CASE("malformed JOURNAL_STREAM is not the journal")
     ::setenv("JOURNAL_STREAM", "garbage", 1);
     CHECK_FALSE(log::fd_is_journal_stream(STDERR_FILENO));
     ::unsetenv("JOURNAL_STREAM");
+}
+
+TEST_CASE("a long kernel-log message is split into records that fit, none dropped")
+{
+    const std::string line(3000, 'x');
+    const auto records = log::kernel_log_records("<5>kmod-request: ", "audit: " + line);
+    REQUIRE(records.size() == 4);
+    std::string joined;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const auto& record = records[i];
+        CHECK(record.size() <= 960);
+        CHECK(record.rfind("<5>kmod-request: ", 0) == 0);
+        CHECK(record.back() == '\n');
+        auto body = record.substr(17, record.size() - 18);
+        if (i > 0) {
+            CHECK(body.rfind("[continued] ", 0) == 0);
+            body.erase(0, 12);
+        }
+        if (i + 1 < records.size()) {
+            CHECK(body.size() > 12);
+            CHECK(body.substr(body.size() - 12) == " [continued]");
+            body.erase(body.size() - 12);
+        }
+        joined += body;
+    }
+    CHECK(joined == "audit: " + line);
+    CHECK(log::kernel_log_records("<3>p: ", "short") == std::vector<std::string>{"<3>p: short\n"});
+}
+
+TEST_CASE("messages fall back to a sink that exists: syslog to the kernel log, the kernel log to stderr")
+{
+    ::unsetenv("JOURNAL_STREAM");
+    FakeRoot root;
+    const auto paths = root.paths();
+    SUBCASE("no syslog socket: the kernel log")
+    {
+        const auto kmsg = root.write("/dev/kmsg", "");
+        const auto text = capture_stderr([&] {
+            log::setup("kmod-test", log::Target::syslog, log::Level::notice, &paths);
+            log::error("nobody listens on /dev/log");
+        });
+        CHECK(text.empty());
+        CHECK(log::target() == log::Target::kmsg);
+        CHECK(kmodtools::testing::read_file(kmsg) == "<3>kmod-test: nobody listens on /dev/log\n");
+    }
+    SUBCASE("no syslog socket and no kernel log: stderr")
+    {
+        const auto text = capture_stderr([&] {
+            log::setup("kmod-test", log::Target::syslog, log::Level::notice, &paths);
+            log::error("still said");
+        });
+        CHECK(log::target() == log::Target::stderr_stream);
+        CHECK(text == "kmod-test: still said\n");
+    }
+    log::setup("kmod-test", log::Target::stderr_stream);
 }

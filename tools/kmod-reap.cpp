@@ -5,6 +5,7 @@
 #include "duration.hpp"
 #include "error.hpp"
 #include "fixed_arguments.hpp"
+#include "json_output.hpp"
 #include "kernel_knobs.hpp"
 #include "loaded_modules.hpp"
 #include "log.hpp"
@@ -162,7 +163,7 @@ ExitStatus list_settings(const Paths& paths, const Options& options)
         std::cout << "\n";
     }
     if (options.json)
-        std::cout << json.dump(2) << "\n";
+        print_json(json);
     return status;
 }
 
@@ -241,7 +242,7 @@ void report(const SweepReport& sweep, const Options& options)
         }
     }
     if (options.json)
-        std::cout << json.dump(2) << "\n";
+        print_json(json);
     else if (!options.quiet && !unloaded_any && options.verbose > 0)
         std::cout << "nothing to unload\n";
 }
@@ -249,11 +250,11 @@ void report(const SweepReport& sweep, const Options& options)
 ExitStatus run(int argc, char** argv)
 {
     const Options options = parse_options(argc, argv);
+    const auto paths = Paths::from_environment();
     log::setup("kmod-reap", options.syslog ? log::Target::syslog : log::Target::stderr_stream,
-               options.quiet ? log::Level::error : log::Level::notice);
+               options.quiet ? log::Level::error : log::Level::notice, &paths);
     check_options(options);
 
-    const auto paths = Paths::from_environment();
     if (options.forget_settings)
         return forget_named_settings(paths, options.names);
     if (options.list_settings)

@@ -4,6 +4,7 @@
 #include "config.hpp"
 #include "error.hpp"
 #include "fixed_arguments.hpp"
+#include "json_output.hpp"
 #include "log.hpp"
 #include "module_loader.hpp"
 #include "module_request.hpp"
@@ -138,7 +139,7 @@ void set_up_logging(const Paths& paths, const Options& options, Requester reques
                            : options.verbose > 1 ? log::Level::debug
                            : options.verbose > 0 ? log::Level::info
                                                  : log::Level::notice;
-    log::setup("kmod-request", target, threshold, paths.dev_kmsg());
+    log::setup("kmod-request", target, threshold, &paths);
 }
 
 // "-" stands for names on standard input, one per line (blank lines skipped).
@@ -234,10 +235,10 @@ void explain(ModuleLoader& loader, const Config& config, const std::vector<std::
         std::cout << "  kernel requests: " << decision.describe() << "\n";
     }
     if (json)
-        std::cout << explanations.dump(2) << "\n";
+        print_json(explanations);
 }
 
-void print_json(const std::vector<RequestResult>& results, Requester requester, bool dry_run)
+void print_results(const std::vector<RequestResult>& results, Requester requester, bool dry_run)
 {
     nlohmann::json array = nlohmann::json::array();
     for (const auto& result : results)
@@ -248,7 +249,7 @@ void print_json(const std::vector<RequestResult>& results, Requester requester, 
                          {"status", std::string(to_string(result.status))},
                          {"dry_run", dry_run},
                          {"error", result.error ? nlohmann::json(*result.error) : nlohmann::json(nullptr)}});
-    std::cout << array.dump(2) << "\n";
+    print_json(array);
 }
 
 ExitStatus run(int argc, char** argv)
@@ -281,7 +282,7 @@ ExitStatus run(int argc, char** argv)
             status = ExitStatus::failure;
     }
     if (options.json)
-        print_json(results, requester, options.dry_run);
+        print_results(results, requester, options.dry_run);
     return status;
 }
 

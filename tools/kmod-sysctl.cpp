@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // kmod-sysctl: gets and sets the kmod knobs (the kernel's modprobe helper, the unload delay), like sysctl(8).
 #include "error.hpp"
+#include "json_output.hpp"
 #include "knobs.hpp"
 #include "paths.hpp"
 #include "tool_main.hpp"
@@ -116,7 +117,7 @@ void apply_and_print(const Paths& paths, const std::vector<Entry>& entries, cons
             std::cout << name << " = " << format_knob_value(value) << "\n";
     }
     if (options.json)
-        std::cout << object.dump(2) << "\n";
+        print_json(object);
 }
 
 ExitStatus run(int argc, char** argv)

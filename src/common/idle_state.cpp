@@ -4,6 +4,7 @@
 
 #include "atomic_file.hpp"
 #include "error.hpp"
+#include "json_output.hpp"
 #include "owned_file.hpp"
 #include "request_name.hpp"
 #include "state_json.hpp"
@@ -20,7 +21,7 @@ std::string serialize(const IdleState& state)
     nlohmann::json modules = nlohmann::json::object();
     for (const auto& [name, entry] : state)
         modules[name] = {{"idle_since", entry.idle_since}, {"instance", entry.instance}};
-    return nlohmann::json{{"format", state_format}, {"modules", modules}}.dump(2) + "\n";
+    return json_text(nlohmann::json{{"format", state_format}, {"modules", modules}});
 }
 
 IdleState parse_idle_state(std::string_view text, const std::string& source)

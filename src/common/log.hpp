@@ -2,9 +2,11 @@
 // Logging with the program name as prefix, to stderr (journal-aware), syslog or the kernel log.
 #pragma once
 
-#include <filesystem>
+#include "paths.hpp"
+
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kmodtools::log {
 
@@ -18,9 +20,16 @@ enum class Target {
 };
 
 // Called once by each tool before anything is logged. `threshold`: the least severe level shown.
-// `kernel_log` is the kernel log device (Paths::dev_kmsg()), for Target::kmsg.
+// Messages always arrive somewhere: for Target::syslog without a syslog socket (Paths::dev_log())
+// they go to the kernel log, and for Target::kmsg without a writable kernel log (Paths::dev_kmsg())
+// to stderr. Without `paths`, only stderr is known.
 void setup(std::string_view program_name, Target target, Level threshold = Level::notice,
-           const std::filesystem::path& kernel_log = {});
+           const Paths* paths = nullptr);
+
+// A kernel log record holds about 1 KiB (printk's LOG_LINE_MAX); longer messages are written as
+// several records, each but the last ending in " [continued]" and each but the first starting with
+// "[continued] ". Exposed for tests: the records for `line`, each with its "<N>PROGRAM: " prefix.
+std::vector<std::string> kernel_log_records(std::string_view prefix, std::string_view line);
 Level threshold();
 // Where messages go now (Target::kmsg falls back to stderr_stream when the kernel log cannot be opened).
 Target target();

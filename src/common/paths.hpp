@@ -36,6 +36,7 @@ public:
     }
     std::filesystem::path sysctl_osrelease() const { return under_root("/proc/sys/kernel/osrelease"); }
     std::filesystem::path dev_kmsg() const { return under_root("/dev/kmsg"); }
+    std::filesystem::path dev_log() const { return under_root("/dev/log"); } // the syslog socket
 
     // The running kernel's release (uname -r), read from the root's /proc so tests can fake it.
     std::string kernel_release() const;
