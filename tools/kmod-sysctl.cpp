@@ -98,15 +98,22 @@ void check_values(const Paths& paths, const std::vector<Entry>& entries)
             entry.knob->check(paths, *entry.value);
 }
 
-void apply_and_print(const Paths& paths, const std::vector<Entry>& entries, const Options& options)
+// All or nothing: a failure part way puts back what was already set.
+void apply(const Paths& paths, const std::vector<Entry>& entries, const Options& options)
+{
+    std::vector<std::pair<const Knob*, std::string>> settings;
+    for (const auto& entry : entries)
+        if (entry.value)
+            settings.emplace_back(entry.knob, *entry.value);
+    set_knobs(paths, settings, options.persist);
+}
+
+void print(const Paths& paths, const std::vector<Entry>& entries, const Options& options)
 {
     nlohmann::json object = nlohmann::json::object();
     for (const auto& entry : entries) {
-        if (entry.value) {
-            entry.knob->set(paths, *entry.value, options.persist);
-            if (options.quiet)
-                continue;
-        }
+        if (entry.value && options.quiet)
+            continue;
         const auto value = entry.knob->read(paths);
         const std::string name(entry.knob->name);
         if (options.json)
@@ -126,7 +133,8 @@ ExitStatus run(int argc, char** argv)
     const auto paths = Paths::from_environment();
     const auto entries = parse_entries(options);
     check_values(paths, entries);
-    apply_and_print(paths, entries, options);
+    apply(paths, entries, options);
+    print(paths, entries, options);
     return ExitStatus::ok;
 }
 

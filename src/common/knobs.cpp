@@ -10,8 +10,15 @@
 #include "kernel_knobs.hpp"
 #include "log.hpp"
 #include "request_name.hpp"
+#include "text_file.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <functional>
+#include <optional>
 
 namespace kmodtools {
 namespace {
@@ -68,13 +75,59 @@ void set_unload_delay(const Paths& paths, std::string_view value, bool persist)
                             "# Written by kmod-sysctl; lost at reboot (use --persist to keep it).\n" + line, 0644);
 }
 
+std::vector<std::filesystem::path> modprobe_files(const Paths& paths, bool persist)
+{
+    if (persist)
+        return {paths.sysctl_dropin()};
+    return {};
+}
+
+void restore_modprobe(const Paths& paths, const nlohmann::json& value)
+{
+    write_modprobe_helper(paths, value.get<std::string>());
+}
+
+std::vector<std::filesystem::path> unload_delay_files(const Paths& paths, bool persist)
+{
+    if (persist)
+        return {paths.persisted_config_file(), paths.runtime_config_file()};
+    return {paths.runtime_config_file()};
+}
+
 nlohmann::json read_disabled(const Paths& paths) { return read_modules_disabled(paths); }
+
+// A file as it was before a change: its content and mode, or that it did not exist.
+struct SavedFile {
+    std::filesystem::path path;
+    std::optional<std::string> content;
+    mode_t mode = 0644;
+};
+
+SavedFile save_file(const std::filesystem::path& path)
+{
+    SavedFile saved{path, read_text_file_if_exists(path), 0644};
+    struct stat st {};
+    if (saved.content && ::stat(path.c_str(), &st) == 0)
+        saved.mode = st.st_mode & 07777;
+    return saved;
+}
+
+void put_back(const SavedFile& saved)
+{
+    if (saved.content) {
+        replace_file_atomically(saved.path, *saved.content, saved.mode);
+    } else if (::unlink(saved.path.c_str()) < 0 && errno != ENOENT) {
+        throw Error::system(errno, "cannot remove " + saved.path.string());
+    }
+}
 
 // The 2.2 days' /proc/sys/kernel had kmod_unload_delay; the kernel's own names carry "kernel.".
 constexpr std::array<Knob, 3> all_knobs{{
-    {"modprobe", "kernel.modprobe", read_modprobe, check_modprobe, set_modprobe, {}},
-    {"unload_delay", "kmod_unload_delay", read_unload_delay, check_unload_delay, set_unload_delay, {}},
-    {"modules_disabled", "kernel.modules_disabled", read_disabled, nullptr, nullptr,
+    {"modprobe", "kernel.modprobe", read_modprobe, check_modprobe, set_modprobe, modprobe_files, restore_modprobe,
+     {}},
+    {"unload_delay", "kmod_unload_delay", read_unload_delay, check_unload_delay, set_unload_delay,
+     unload_delay_files, nullptr, {}},
+    {"modules_disabled", "kernel.modules_disabled", read_disabled, nullptr, nullptr, nullptr, nullptr,
      "setting it is a one-way switch; use sysctl kernel.modules_disabled=1 if you mean it"},
 }};
 
@@ -91,6 +144,34 @@ const Knob& knob_named(std::string_view name)
         known += (known.empty() ? "" : ", ") + std::string(knob.name);
     }
     throw Error::usage("unknown name " + quote_name(name) + " (known: " + known + ")");
+}
+
+void set_knobs(const Paths& paths, const std::vector<std::pair<const Knob*, std::string>>& settings, bool persist)
+{
+    // What each step is about to change, saved before it changes it, undone in reverse order.
+    std::vector<std::function<void()>> undo;
+    try {
+        for (const auto& [knob, value] : settings) {
+            for (const auto& file : knob->files(paths, persist))
+                undo.push_back([saved = save_file(file)] { put_back(saved); });
+            if (knob->restore_live != nullptr)
+                undo.push_back([&paths, restore = knob->restore_live, before = knob->read(paths)] {
+                    restore(paths, before);
+                });
+            knob->set(paths, value, persist);
+        }
+    } catch (const Error& error) {
+        std::string left;
+        for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+            try {
+                (*it)();
+            } catch (const Error& undo_error) {
+                left += std::string("; could not put back: ") + undo_error.what();
+            }
+        }
+        throw Error(error.status(), std::string(error.what()) +
+                                        (left.empty() ? "; nothing was changed" : left), error.errnum());
+    }
 }
 
 std::string format_knob_value(const nlohmann::json& value)

@@ -6,9 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace kmodtools {
 
@@ -21,6 +24,10 @@ struct Knob {
     void (*check)(const Paths& paths, std::string_view value);
     // Sets a checked value, now and with `persist` also at every boot.
     void (*set)(const Paths& paths, std::string_view value, bool persist);
+    // The files `set` may write (to put back if a later step fails).
+    std::vector<std::filesystem::path> (*files)(const Paths& paths, bool persist);
+    // Puts back the live value read() gave before `set`, when it lives outside those files.
+    void (*restore_live)(const Paths& paths, const nlohmann::json& value);
     std::string_view read_only_why; // for a read-only knob: why, and what to use instead
 };
 
@@ -29,6 +36,11 @@ std::span<const Knob> knobs();
 
 // The knob called `name` (or its synonym); throws Error::usage naming the known knobs.
 const Knob& knob_named(std::string_view name);
+
+// Sets each knob to its checked value, in order, all or nothing: if a step fails (a full disk, a
+// symlinked sysctl.d), what the earlier steps changed, live values and files alike, is put back
+// before the error is rethrown, so a failure always means that nothing changed.
+void set_knobs(const Paths& paths, const std::vector<std::pair<const Knob*, std::string>>& settings, bool persist);
 
 // A knob's value as printed: strings as they are, booleans as 1 or 0, numbers in decimal.
 std::string format_knob_value(const nlohmann::json& value);

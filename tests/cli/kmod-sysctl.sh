@@ -106,6 +106,27 @@ run_cmd "$tool" unload_delay=5
 check_eq "a symlink planted as the runtime layer: replaced, not followed" 0 "$RUN_STATUS"
 check_fail "the runtime layer is a file again" -- test -L "$root/run/kmod-tools/runtime.conf"
 
+# All or nothing: an I/O failure part way puts back what was already set, live value and files.
+echo /sbin/modprobe >"$root/proc/sys/kernel/modprobe"
+rm -rf "$root/etc/sysctl.d" "$root/etc/kmod-tools/kmod-tools.conf.d"
+mkdir -p "$root/elsewhere"
+ln -s /elsewhere "$root/etc/sysctl.d"
+run_cmd "$tool" --persist modprobe=/usr/sbin/helper
+check_eq "a symlinked sysctl.d: exit 1" 1 "$RUN_STATUS"
+check_match "a symlinked sysctl.d: says what and that nothing changed" \
+    "refusing .*/etc/sysctl.d: it is a symlink; nothing was changed" "$RUN_ERR"
+check_eq "a symlinked sysctl.d: the live helper is put back" /sbin/modprobe "$(cat "$root/proc/sys/kernel/modprobe")"
+rm "$root/etc/sysctl.d"
+ln -s /elsewhere "$root/etc/kmod-tools/kmod-tools.conf.d"
+before_runtime=$(cat "$root/run/kmod-tools/runtime.conf")
+run_cmd "$tool" --persist modprobe=/usr/sbin/helper unload_delay=7
+check_eq "the second of two fails: exit 1" 1 "$RUN_STATUS"
+check_eq "the second of two fails: the live helper is put back" /sbin/modprobe "$(cat "$root/proc/sys/kernel/modprobe")"
+check_fail "the second of two fails: the persisted helper file is gone again" -- test -e "$root/etc/sysctl.d/50-kmod-tools.conf"
+check_eq "the second of two fails: the runtime layer is as it was" "$before_runtime" "$(cat "$root/run/kmod-tools/runtime.conf")"
+check_eq "the second of two fails: nothing printed" "" "$RUN_OUT"
+rm "$root/etc/kmod-tools/kmod-tools.conf.d"
+
 rm -r "$root/proc/sys/kernel"
 run_cmd "$tool" modprobe
 check_eq "no module support: exit 1" 1 "$RUN_STATUS"
