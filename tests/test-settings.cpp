@@ -4,6 +4,7 @@
 #include "error.hpp"
 #include "fake_root.hpp"
 #include "settings.hpp"
+#include "text_file.hpp"
 
 #include <doctest/doctest.h>
 
@@ -125,4 +126,15 @@ TEST_CASE("what is saved: changes since load, on top of what was saved before")
     CHECK(settings_to_save(current, at_load, previous) == Parameters{{"a", "1"}, {"b", "changed"}});
     // Nothing known about the load: everything writable is saved.
     CHECK(settings_to_save(current, std::nullopt, std::nullopt) == current);
+}
+
+TEST_CASE("a settings file larger than any settings is refused")
+{
+    FakeRoot root;
+    save_settings(root.paths(), "lockd", {{"nlm_timeout", "20"}});
+    const auto file = root / "/var/lib/kmod-tools/settings/lockd.conf";
+    root.write("/var/lib/kmod-tools/settings/lockd.conf",
+               serialize_settings("lockd", {{"p", std::string(max_state_file_size, 'x')}}), 0600);
+    CHECK_THROWS_WITH_AS(load_settings(root.paths(), "lockd"),
+                         ("refusing " + file.string() + ": larger than 1048576 bytes").c_str(), Error);
 }

@@ -4,8 +4,10 @@
 
 #include "atomic_file.hpp"
 #include "error.hpp"
+#include "json_number.hpp"
 #include "loaded_modules.hpp"
 #include "owned_file.hpp"
+#include "request_name.hpp"
 #include "text_file.hpp"
 
 #include <nlohmann/json.hpp>
@@ -35,12 +37,16 @@ IdleState parse_idle_state(std::string_view text, const std::string& source)
     }
     IdleState state;
     try {
-        if (json.at("format").get<int>() != state_format)
-            throw corrupt("unknown format " + json.at("format").dump());
+        if (json_int64(json.at("format")) != state_format)
+            throw corrupt("unknown format " + describe_json(json.at("format")));
+        if (!json.at("modules").is_object())
+            throw corrupt("modules is not an object");
         for (const auto& [name, entry] : json.at("modules").items()) {
-            IdleEntry idle{entry.at("idle_since").get<std::int64_t>(), entry.at("instance").get<std::string>()};
-            if (idle.idle_since < 0 || !is_module_name(name))
-                throw corrupt("bad entry for '" + name + "'");
+            const auto idle_since = json_int64(entry.at("idle_since"));
+            // quote_name: a name from a corrupt file may hold anything, a newline included.
+            if (!idle_since || *idle_since < 0 || !is_module_name(name))
+                throw corrupt("bad entry for " + quote_name(name));
+            IdleEntry idle{*idle_since, entry.at("instance").get<std::string>()};
             state.emplace(name, std::move(idle));
         }
     } catch (const nlohmann::json::exception& error) {
@@ -58,7 +64,7 @@ IdleState read_idle_state(const Paths& paths)
     auto fd = open_owned_file(dir->get(), state_file_name, path);
     if (!fd)
         return {};
-    return parse_idle_state(read_all(fd->get(), path), path.string());
+    return parse_idle_state(read_all(fd->get(), path, max_state_file_size), path.string());
 }
 
 void write_idle_state(const Paths& paths, const IdleState& state)

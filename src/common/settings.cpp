@@ -153,7 +153,7 @@ std::optional<Parameters> load_settings(const Paths& paths, std::string_view mod
     auto fd = open_owned_file(dir->get(), file.filename().string(), file);
     if (!fd)
         return std::nullopt;
-    return parse_settings(read_all(fd->get(), file), file.string());
+    return parse_settings(read_all(fd->get(), file, max_state_file_size), file.string());
 }
 
 std::vector<std::string> modules_with_settings(const Paths& paths)

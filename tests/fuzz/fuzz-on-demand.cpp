@@ -18,13 +18,28 @@ bool same(const OnDemandRecord& a, const OnDemandRecord& b)
            a.parameters_at_load == b.parameters_at_load;
 }
 
+// What a written record must read back as: the same, except that bytes JSON cannot carry (not UTF-8)
+// are written as U+FFFD.
+OnDemandRecord as_written(OnDemandRecord record)
+{
+    record.requested_name = fuzz::valid_utf8(record.requested_name);
+    record.instance = fuzz::valid_utf8(record.instance);
+    if (record.parameters_at_load) {
+        std::map<std::string, std::string> parameters;
+        for (const auto& [name, value] : *record.parameters_at_load)
+            parameters[fuzz::valid_utf8(name)] = fuzz::valid_utf8(value);
+        record.parameters_at_load = parameters;
+    }
+    return record;
+}
+
 void check_round_trip(const OnDemandRecord& record)
 {
     OnDemandRecord again;
     const auto text = serialize(record);
     const bool parsed = fuzz::returns_or_throws_error([&] { again = parse_on_demand_record(text, "written"); },
                                                       [&](const Error& error) { fuzz::fail(error.what()); });
-    FUZZ_CHECK(parsed && same(record, again));
+    FUZZ_CHECK(parsed && same(as_written(record), again));
 }
 
 // A record as write_on_demand_records() would write it, from fields of the input.

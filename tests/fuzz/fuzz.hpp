@@ -92,44 +92,39 @@ private:
     std::string_view rest_;
 };
 
-// Whether `text` is valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF):
-// what a JSON document can carry in its strings.
-inline bool is_utf8(std::string_view text)
+// The length of the valid UTF-8 sequence at the start of `text` (no overlong forms, surrogates or code
+// points past U+10FFFF: what a JSON parser accepts), 0 if there is none.
+inline std::size_t utf8_length(std::string_view text)
 {
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        std::size_t length = 0;
-        std::uint32_t code_point = 0;
-        if (c < 0x80) {
-            ++i;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            length = 2;
-            code_point = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            length = 3;
-            code_point = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            length = 4;
-            code_point = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + length > text.size())
-            return false;
-        for (std::size_t k = 1; k < length; ++k) {
-            const auto next = static_cast<unsigned char>(text[i + k]);
-            if ((next & 0xc0) != 0x80)
-                return false;
-            code_point = (code_point << 6) | (next & 0x3f);
-        }
-        constexpr std::uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (code_point < smallest[length] || code_point > 0x10ffff || (code_point >= 0xd800 && code_point <= 0xdfff))
-            return false;
-        i += length;
+    const auto lead = static_cast<unsigned char>(text[0]);
+    if (lead < 0x80)
+        return 1;
+    const std::size_t length = (lead & 0xe0) == 0xc0 ? 2 : (lead & 0xf0) == 0xe0 ? 3 : (lead & 0xf8) == 0xf0 ? 4 : 0;
+    if (length == 0 || text.size() < length)
+        return 0;
+    std::uint32_t code_point = lead & (0x7fu >> length);
+    for (std::size_t k = 1; k < length; ++k) {
+        const auto next = static_cast<unsigned char>(text[k]);
+        if ((next & 0xc0) != 0x80)
+            return 0;
+        code_point = (code_point << 6) | (next & 0x3fu);
     }
-    return true;
+    constexpr std::uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code_point < smallest[length] || code_point > 0x10ffff || (code_point >= 0xd800 && code_point <= 0xdfff))
+        return 0;
+    return length;
+}
+
+// `text` with every byte that is not part of valid UTF-8 replaced by U+FFFD, as JSON writers must.
+inline std::string valid_utf8(std::string_view text)
+{
+    std::string result;
+    while (!text.empty()) {
+        const auto length = utf8_length(text);
+        result += length == 0 ? std::string_view("\xef\xbf\xbd") : text.substr(0, length);
+        text.remove_prefix(length == 0 ? 1 : length);
+    }
+    return result;
 }
 
 } // namespace kmodtools::fuzz
