@@ -4,6 +4,7 @@
 #include "fake_root.hpp"
 #include "on_demand.hpp"
 #include "settings.hpp"
+#include "text_file.hpp"
 
 #include <sys/wait.h>
 
@@ -170,4 +171,66 @@ TEST_CASE("concurrent writers, threads and processes, lose and corrupt nothing")
         ++files;
     }
     CHECK(files == 2 * writers * rounds + 1);
+}
+
+TEST_CASE("times that are not whole numbers in range are corrupt, checked before conversion")
+{
+    const std::pair<const char*, const char*> cases[] = {
+        {"1e300", "loaded_at is not a whole number in range: 1e+300"},
+        {"1.5", "loaded_at is not a whole number in range: 1.5"},
+        {"18446744073709551615", "loaded_at is not a whole number in range: 18446744073709551615"},
+        {"99999999999999999999999", "loaded_at is not a whole number in range: 9.999999999999999e+22"},
+        {"\"1700000000\"", "loaded_at is not a whole number in range: string"},
+    };
+    for (const auto& [number, why] : cases) {
+        const std::string shown = number;
+        CAPTURE(shown);
+        std::string text = serialize(sample("xfs"));
+        text.replace(text.find("1700000000"), 10, number);
+        CHECK_THROWS_WITH_AS(parse_on_demand_record(text, "f"), (std::string("corrupt record f: ") + why).c_str(),
+                             Error);
+    }
+    std::string text = serialize(sample("xfs"));
+    text.replace(text.find("42"), 2, "4.2e1");
+    CHECK_THROWS_WITH_AS(parse_on_demand_record(text, "f"),
+                         "corrupt record f: loaded_at_boottime is not a whole number in range: 42.0", Error);
+    // The largest whole number that fits is still one.
+    text = serialize(sample("xfs"));
+    text.replace(text.find("1700000000"), 10, "9223372036854775807");
+    CHECK(parse_on_demand_record(text, "f").loaded_at == INT64_MAX);
+}
+
+TEST_CASE("an unknown requester is quoted, so a newline in it cannot split the message")
+{
+    std::string text = serialize(sample("xfs"));
+    text.replace(text.find("\"kernel\""), 8, "\"ker\\nnel\"");
+    CHECK_THROWS_WITH_AS(parse_on_demand_record(text, "f"), "corrupt record f: unknown requester 'ker\\x0anel'",
+                         Error);
+}
+
+TEST_CASE("bytes that are not UTF-8 are written as U+FFFD, so the record still reads back")
+{
+    FakeRoot root;
+    // Any user can have the kernel ask for a name with such bytes; sysfs values may hold them too.
+    const OnDemandRecord record{"xfs", "fs-\xff\xc3", Requester::kernel, 1, 2, "ino:3",
+                                Parameters{{"label", "caf\xe9 ok \xc3\xa9"}, {"surrogate", "\xed\xa0\x80"}}};
+    write_on_demand_records(root.paths(), {record});
+    const auto records = read_on_demand_records(root.paths());
+    REQUIRE(records.count("xfs") == 1);
+    CHECK(records.at("xfs").requested_name == "fs-\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(records.at("xfs").parameters_at_load ==
+          Parameters{{"label", "caf\xef\xbf\xbd ok \xc3\xa9"}, {"surrogate", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}});
+}
+
+TEST_CASE("a record file larger than any record is refused without reading it all")
+{
+    FakeRoot root;
+    write_on_demand_records(root.paths(), {sample("xfs")});
+    const auto file = root / "/run/kmod-tools/on-demand/xfs";
+    root.write("/run/kmod-tools/on-demand/xfs", std::string(max_state_file_size + 1, ' '));
+    CHECK_THROWS_WITH_AS(read_on_demand_records(root.paths()),
+                         ("refusing " + file.string() + ": larger than 1048576 bytes").c_str(), Error);
+    UntrustedRecords untrusted;
+    CHECK(read_on_demand_records(root.paths(), &untrusted).empty());
+    CHECK(untrusted.size() == 1);
 }

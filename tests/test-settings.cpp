@@ -5,6 +5,7 @@
 #include "fake_root.hpp"
 #include "skip.hpp"
 #include "settings.hpp"
+#include "text_file.hpp"
 
 #include <doctest/doctest.h>
 
@@ -141,4 +142,15 @@ TEST_CASE("parse_options splits an options string as the kernel's parser does, t
           Parameters{{"name", "two words"}, {"empty", ""}});
     CHECK(parse_options("a=1 a=2") == Parameters{{"a", "2"}});
     CHECK(parse_options("\"quoted=whole word\"") == Parameters{{"quoted", "whole word"}});
+}
+
+TEST_CASE("a settings file larger than any settings is refused")
+{
+    FakeRoot root;
+    save_settings(root.paths(), "lockd", {{"nlm_timeout", "20"}});
+    const auto file = root / "/var/lib/kmod-tools/settings/lockd.conf";
+    root.write("/var/lib/kmod-tools/settings/lockd.conf",
+               serialize_settings("lockd", {{"p", std::string(max_state_file_size, 'x')}}), 0600);
+    CHECK_THROWS_WITH_AS(load_settings(root.paths(), "lockd"),
+                         ("refusing " + file.string() + ": larger than 1048576 bytes").c_str(), Error);
 }

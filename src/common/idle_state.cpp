@@ -32,12 +32,16 @@ IdleState parse_idle_state(std::string_view text, const std::string& source)
     const auto json = parse_state_object(text, corrupt);
     IdleState state;
     read_state_fields(corrupt, [&] {
-        if (json.at("format").get<int>() != state_format)
-            throw corrupt("unknown format " + json.at("format").dump());
+        if (json_int64(json.at("format")) != state_format)
+            throw corrupt("unknown format " + describe_json(json.at("format")));
+        if (!json.at("modules").is_object())
+            throw corrupt("modules is not an object");
         for (const auto& [name, entry] : json.at("modules").items()) {
-            IdleEntry idle{entry.at("idle_since").get<std::int64_t>(), entry.at("instance").get<std::string>()};
-            if (idle.idle_since < 0 || !is_module_name(name))
-                throw corrupt("bad entry for '" + name + "'");
+            const auto idle_since = json_int64(entry.at("idle_since"));
+            // quote_name: a name from a corrupt file may hold anything, a newline included.
+            if (!idle_since || *idle_since < 0 || !is_module_name(name))
+                throw corrupt("bad entry for " + quote_name(name));
+            IdleEntry idle{*idle_since, entry.at("instance").get<std::string>()};
             state.emplace(name, std::move(idle));
         }
     });
@@ -53,7 +57,7 @@ IdleState read_idle_state(const Paths& paths)
     auto fd = open_owned_file(dir->get(), state_file_name, path);
     if (!fd)
         return {};
-    return parse_idle_state(read_all(fd->get(), path), path.string());
+    return parse_idle_state(read_all(fd->get(), path, max_state_file_size), path.string());
 }
 
 void write_idle_state(const Paths& paths, const IdleState& state)

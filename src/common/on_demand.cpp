@@ -40,12 +40,60 @@ std::int64_t boottime_seconds()
 
 namespace {
 
+// The length of the well-formed UTF-8 sequence at the start of `text` (no overlong forms, surrogates
+// or code points past U+10FFFF: what a JSON parser accepts), or 0 if there is none.
+std::size_t utf8_sequence_length(std::string_view text)
+{
+    const auto lead = static_cast<unsigned char>(text[0]);
+    std::size_t length = 0;
+    std::uint32_t code_point = 0;
+    if (lead < 0x80)
+        return 1;
+    if ((lead & 0xe0) == 0xc0) {
+        length = 2;
+        code_point = lead & 0x1fu;
+    } else if ((lead & 0xf0) == 0xe0) {
+        length = 3;
+        code_point = lead & 0x0fu;
+    } else if ((lead & 0xf8) == 0xf0) {
+        length = 4;
+        code_point = lead & 0x07u;
+    } else {
+        return 0;
+    }
+    if (text.size() < length)
+        return 0;
+    for (std::size_t i = 1; i < length; ++i) {
+        const auto next = static_cast<unsigned char>(text[i]);
+        if ((next & 0xc0) != 0x80)
+            return 0;
+        code_point = (code_point << 6) | (next & 0x3fu);
+    }
+    constexpr std::uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code_point < smallest[length] || code_point > 0x10ffff || (code_point >= 0xd800 && code_point <= 0xdfff))
+        return 0;
+    return length;
+}
+
 // A JSON string. Written by hand rather than with nlohmann::json: records are written by the helper
 // the kernel starts for every request, where the size of the code run is what costs (see tests/bench).
+// A byte that is not part of valid UTF-8 (a requested name or a parameter value may hold any) is
+// written as U+FFFD: JSON cannot carry it, and a record the parser rejects is one kmod-reap removes.
 std::string json_string(std::string_view text)
 {
     std::string quoted = "\"";
-    for (unsigned char c : text) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x80) {
+            const auto length = utf8_sequence_length(text.substr(i));
+            if (length == 0) {
+                quoted += "\\ufffd";
+            } else {
+                quoted += text.substr(i, length);
+                i += length - 1;
+            }
+            continue;
+        }
         switch (c) {
         case '"':
             quoted += "\\\"";
@@ -105,9 +153,15 @@ OnDemandRecord parse_on_demand_record(std::string_view text, const std::string& 
         else if (requester == "user")
             record.requester = Requester::user;
         else
-            throw corrupt("unknown requester '" + requester + "'");
-        record.loaded_at = json.at("loaded_at").get<std::int64_t>();
-        record.loaded_at_boottime = json.at("loaded_at_boottime").get<std::int64_t>();
+            throw corrupt("unknown requester " + quote_name(requester)); // one line, whatever it holds
+        auto whole_number = [&](const char* field) {
+            const auto number = json_int64(json.at(field));
+            if (!number)
+                throw corrupt(std::string(field) + " is not a whole number in range: " + describe_json(json.at(field)));
+            return *number;
+        };
+        record.loaded_at = whole_number("loaded_at");
+        record.loaded_at_boottime = whole_number("loaded_at_boottime");
         record.instance = json.at("instance").get<std::string>();
         if (json.contains("parameters_at_load"))
             record.parameters_at_load = json.at("parameters_at_load").get<std::map<std::string, std::string>>();
@@ -150,7 +204,7 @@ std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths,
             auto fd = open_owned_file(dir_fd->get(), name, path);
             if (!fd) // removed since listed
                 continue;
-            auto record = parse_on_demand_record(read_all(fd->get(), path), path.string());
+            auto record = parse_on_demand_record(read_all(fd->get(), path, max_state_file_size), path.string());
             if (record.module != name)
                 throw Error::failure("corrupt record " + path.string() + ": it names module '" + record.module +
                                      "'");

@@ -187,7 +187,7 @@ std::optional<Parameters> load_settings(const Paths& paths, std::string_view mod
     auto fd = open_owned_file(dir->get(), file.filename().string(), file);
     if (!fd)
         return std::nullopt;
-    auto parameters = parse_settings(read_all(fd->get(), file), file.string());
+    auto parameters = parse_settings(read_all(fd->get(), file, max_state_file_size), file.string());
     drop_unpassable(module, parameters, "dropping saved setting");
     return parameters;
 }

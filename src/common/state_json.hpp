@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The JSON start every state file shares (on-demand records, idle clocks): parse, or call it corrupt.
+// The JSON start every state file shares (on-demand records, idle clocks): parse, or call it corrupt;
+// whole numbers checked before they are converted.
 #pragma once
 
 #include "error.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <functional>
+#include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,5 +25,28 @@ nlohmann::json parse_state_object(std::string_view text, const CorruptError& cor
 // Runs `read` over a parsed state object, turning nlohmann's type and missing-key errors into
 // corrupt("missing or mistyped field (...)").
 void read_state_fields(const CorruptError& corrupt, const std::function<void()>& read);
+
+// The value as an int64, or std::nullopt unless it is a JSON integer in range. nlohmann's
+// get<std::int64_t>() converts anything numeric: 1.9 becomes 1, and 1e300 or a number past
+// UINT64_MAX (which it stores as a double) is undefined behaviour; a file we wrote holds neither.
+inline std::optional<std::int64_t> json_int64(const nlohmann::json& value)
+{
+    if (value.is_number_unsigned()) {
+        const auto number = value.get<std::uint64_t>();
+        if (number > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            return std::nullopt;
+        return static_cast<std::int64_t>(number);
+    }
+    if (value.is_number_integer())
+        return value.get<std::int64_t>();
+    return std::nullopt;
+}
+
+// A short description of a JSON value for "corrupt" messages: a number as written, anything else by
+// its type, so that neither a long string nor a deeply nested array ends up in a one-line message.
+inline std::string describe_json(const nlohmann::json& value)
+{
+    return value.is_number() ? value.dump() : std::string(value.type_name());
+}
 
 } // namespace kmodtools

@@ -12,7 +12,7 @@
 
 namespace kmodtools {
 
-std::string read_all(int fd, const std::filesystem::path& name_for_errors)
+std::string read_all(int fd, const std::filesystem::path& name_for_errors, std::size_t max_size)
 {
     std::string content;
     char buffer[8192];
@@ -26,7 +26,15 @@ std::string read_all(int fd, const std::filesystem::path& name_for_errors)
         if (got == 0)
             return content;
         content.append(buffer, static_cast<std::size_t>(got));
+        if (content.size() > max_size)
+            throw Error::failure("refusing " + name_for_errors.string() + ": larger than " +
+                                 std::to_string(max_size) + " bytes");
     }
+}
+
+std::string read_all(int fd, const std::filesystem::path& name_for_errors)
+{
+    return read_all(fd, name_for_errors, std::string().max_size());
 }
 
 std::optional<std::string> read_text_file_if_exists(const std::filesystem::path& path)
