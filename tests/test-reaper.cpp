@@ -5,6 +5,9 @@
 #include "reaper.hpp"
 #include "settings.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include <doctest/doctest.h>
@@ -463,4 +466,64 @@ TEST_CASE("sweep statuses have one spelling each")
     CHECK(to_string(SweepStatus::would_unload) == "would-unload");
     CHECK(to_string(SweepStatus::not_saved) == "not-saved");
     CHECK(to_string(SweepStatus::not_loaded) == "not-loaded");
+}
+
+TEST_CASE("state that a directory took the place of is set aside, and the next sweep works")
+{
+    FakeKernel kernel;
+    kernel.load("minix");
+    kernel.write("/proc/modules", "minix 4096 0 - Live 0x0\n");
+    write_on_demand_records(kernel.paths(), {on_demand(kernel, {"minix"}).at("minix")});
+    kernel.mkdir("/run/kmod-tools/idle.json");      // where the idle clocks go
+    kernel.mkdir("/run/kmod-tools/on-demand/dummy"); // where a record goes
+    kernel.mkdir("/run/kmod-tools/reap.lock");       // where the sweep lock goes
+    const auto paths = kernel.paths();
+    ModuleRemover remover(paths);
+    auto hooks = system_sweep_hooks(paths, remover);
+    hooks.read_loaded = [&] { return kernel.modules; };
+
+    const auto lock = lock_sweeps(paths, false);
+    CHECK(lock.has_value());
+    const auto first = run_sweep(paths, kernel.modules, at(1000), hooks);
+    CHECK_FALSE(first.failed);
+    // The clocks were written, so the next sweep trusts them again.
+    CHECK(read_idle_state(paths).count("minix") == 1);
+    std::size_t set_aside = 0;
+    for (const auto& dir : {"/run/kmod-tools", "/run/kmod-tools/on-demand"})
+        for (const auto& entry : std::filesystem::directory_iterator(kernel / dir))
+            set_aside += entry.path().filename().string().find(".set-aside-") != std::string::npos;
+    CHECK(set_aside == 3);
+    const auto second = run_sweep(paths, kernel.modules, at(1010), hooks);
+    CHECK_FALSE(second.failed);
+}
+
+TEST_CASE("temporary files of killed writers are removed by the next sweep; a live writer's stay")
+{
+    FakeKernel kernel;
+    kernel.write("/proc/modules", "");
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0)
+        ::_exit(0);
+    REQUIRE(::waitpid(child, nullptr, 0) == child);
+    const auto dead = "/run/kmod-tools/on-demand/.xfs.tmp-" + std::to_string(child) + "-0-1-0";
+    const auto live = "/run/kmod-tools/on-demand/.ext4.tmp-" + std::to_string(::getpid()) + "-0-1-0";
+    const auto settings = "/var/lib/kmod-tools/settings/.lockd.conf.tmp-" + std::to_string(child) + "-3-4-0";
+    kernel.write(dead, "{");
+    kernel.write(live, "{");
+    kernel.mkdir("/var/lib/kmod-tools/settings", 0700);
+    kernel.write(settings, "# kmod-tools saved settings 1\n", 0600);
+    const auto paths = kernel.paths();
+    ModuleRemover remover(paths);
+    auto hooks = system_sweep_hooks(paths, remover);
+    hooks.read_loaded = [&] { return kernel.modules; };
+    auto options = at(1000);
+    options.dry_run = true;
+    run_sweep(paths, kernel.modules, options, hooks);
+    CHECK(std::filesystem::exists(kernel / dead)); // a dry run removes nothing
+    options.dry_run = false;
+    run_sweep(paths, kernel.modules, options, hooks);
+    CHECK_FALSE(std::filesystem::exists(kernel / dead));
+    CHECK_FALSE(std::filesystem::exists(kernel / settings));
+    CHECK(std::filesystem::exists(kernel / live));
 }

@@ -154,3 +154,13 @@ TEST_CASE("a settings file larger than any settings is refused")
     CHECK_THROWS_WITH_AS(load_settings(root.paths(), "lockd"),
                          ("refusing " + file.string() + ": larger than 1048576 bytes").c_str(), Error);
 }
+
+TEST_CASE("a directory where a settings file should be is set aside, so the module can still be saved")
+{
+    FakeRoot root;
+    root.mkdir("/var/lib/kmod-tools/settings", 0700);
+    root.mkdir("/var/lib/kmod-tools/settings/lockd.conf");
+    CHECK_THROWS_AS(load_settings(root.paths(), "lockd"), Error);
+    save_settings(root.paths(), "lockd", {{"nlm_timeout", "20"}});
+    CHECK(load_settings(root.paths(), "lockd") == Parameters{{"nlm_timeout", "20"}});
+}

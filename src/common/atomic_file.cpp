@@ -2,14 +2,18 @@
 // Replacing a file atomically: temporary file, fsync, rename, fsync of the directory.
 #include "atomic_file.hpp"
 
+#include "directory.hpp"
 #include "error.hpp"
 #include "owned_file.hpp"
 #include "text_file.hpp"
 #include "unique_fd.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <charconv>
 
 #include <atomic>
 #include <cerrno>
@@ -31,7 +35,7 @@ std::string temporary_name(std::string_view name, int attempt)
 } // namespace
 
 void replace_file_atomically(int dir_fd, std::string_view name, std::string_view content, mode_t mode,
-                             const std::filesystem::path& path_for_errors)
+                             const std::filesystem::path& path_for_errors, InTheWay in_the_way)
 {
     if (name.empty() || name.find('/') != std::string_view::npos)
         throw Error::failure("invalid file name '" + std::string(name) + "'");
@@ -55,7 +59,12 @@ void replace_file_atomically(int dir_fd, std::string_view name, std::string_view
             throw Error::system(errno, "cannot write " + path_for_errors.string());
         fd.reset();
         const std::string final_name(name);
-        if (::renameat(dir_fd, temp_name.c_str(), dir_fd, final_name.c_str()) < 0)
+        int renamed = ::renameat(dir_fd, temp_name.c_str(), dir_fd, final_name.c_str());
+        if (renamed < 0 && errno == EISDIR && in_the_way == InTheWay::set_aside) {
+            set_aside(dir_fd, final_name, path_for_errors);
+            renamed = ::renameat(dir_fd, temp_name.c_str(), dir_fd, final_name.c_str());
+        }
+        if (renamed < 0)
             throw Error::system(errno, "cannot replace " + path_for_errors.string());
     } catch (...) {
         ::unlinkat(dir_fd, temp_name.c_str(), 0);
@@ -67,10 +76,33 @@ void replace_file_atomically(int dir_fd, std::string_view name, std::string_view
 }
 
 void replace_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode,
-                             mode_t directory_mode)
+                             mode_t directory_mode, InTheWay in_the_way)
 {
     const auto dir = open_owned_directory(path.parent_path(), directory_mode);
-    replace_file_atomically(dir.get(), path.filename().string(), content, mode, path);
+    replace_file_atomically(dir.get(), path.filename().string(), content, mode, path, in_the_way);
+}
+
+int remove_abandoned_temporaries(int dir_fd, const std::filesystem::path& path_for_errors)
+{
+    int removed = 0;
+    for (const auto& name : list_directory(dir_fd, path_for_errors)) {
+        // ".NAME.tmp-PID-COUNTER-TIME-ATTEMPT", as temporary_name() makes them.
+        const auto marker = name.rfind(".tmp-");
+        if (name.front() != '.' || marker == std::string::npos)
+            continue;
+        const auto pid_text = name.substr(marker + 5, name.find('-', marker + 5) - (marker + 5));
+        pid_t pid = 0;
+        const auto parsed = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
+        if (parsed.ec != std::errc() || parsed.ptr != pid_text.data() + pid_text.size() || pid <= 0)
+            continue;
+        if (::kill(pid, 0) == 0 || errno != ESRCH) // alive (or not ours to ask): it may still rename it
+            continue;
+        if (::unlinkat(dir_fd, name.c_str(), 0) == 0)
+            ++removed;
+        else if (errno != ENOENT)
+            throw Error::system(errno, "cannot remove " + (path_for_errors / name).string());
+    }
+    return removed;
 }
 
 } // namespace kmodtools

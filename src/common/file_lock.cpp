@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <string>
@@ -17,7 +18,15 @@ std::optional<FileLock> FileLock::acquire(int dir_fd, std::string_view name, Kin
                                           const std::filesystem::path& path_for_errors)
 {
     const std::string file_name(name);
-    UniqueFd fd(::openat(dir_fd, file_name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
+    constexpr int flags = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    UniqueFd fd(::openat(dir_fd, file_name.c_str(), flags, 0600));
+    // A directory, FIFO or socket in its place must not stop every later sweep: set it aside.
+    struct stat st {};
+    if ((!fd && (errno == EISDIR || errno == ENXIO)) || (fd && ::fstat(fd.get(), &st) == 0 && !S_ISREG(st.st_mode))) {
+        fd.reset();
+        set_aside(dir_fd, file_name, path_for_errors);
+        fd.reset(::openat(dir_fd, file_name.c_str(), flags, 0600));
+    }
     if (!fd) {
         if (errno == ELOOP)
             throw Error::failure("refusing lock file " + path_for_errors.string() + ": it is a symlink");

@@ -62,7 +62,7 @@ IdleState read_idle_state(const Paths& paths)
 
 void write_idle_state(const Paths& paths, const IdleState& state)
 {
-    replace_file_atomically(paths.runtime_dir() / state_file_name, serialize(state), 0644);
+    replace_file_atomically(paths.runtime_dir() / state_file_name, serialize(state), 0644, 0755, InTheWay::set_aside);
 }
 
 } // namespace kmodtools

@@ -183,8 +183,8 @@ void write_on_demand_records(const Paths& paths, const std::vector<OnDemandRecor
     open_owned_directory(paths.runtime_dir(), 0755);
     const auto dir = open_owned_directory(records_dir(paths), 0755);
     for (const auto& record : records)
-        replace_file_atomically(dir.get(), record.module, serialize(record), 0644,
-                                records_dir(paths) / record.module);
+        replace_file_atomically(dir.get(), record.module, serialize(record), 0644, records_dir(paths) / record.module,
+                                InTheWay::set_aside);
 }
 
 std::map<std::string, OnDemandRecord> read_on_demand_records(const Paths& paths, UntrustedRecords* untrusted)
@@ -224,8 +224,13 @@ void remove_record(const Paths& paths, std::string_view name)
     if (!dir || name.empty() || name.find('/') != std::string_view::npos || name == "." || name == "..")
         return;
     const std::string file(name);
-    // unlinkat never follows a symlink: a planted link is removed, not its target.
-    if (::unlinkat(dir->get(), file.c_str(), 0) < 0 && errno != ENOENT)
+    // unlinkat never follows a symlink: a planted link is removed, not its target. A directory
+    // cannot be unlinked: it is set aside, so that it does not wedge every later sweep.
+    if (::unlinkat(dir->get(), file.c_str(), 0) == 0 || errno == ENOENT)
+        return;
+    if (errno == EISDIR)
+        set_aside(dir->get(), file, records_dir(paths) / file);
+    else
         throw Error::system(errno, "cannot remove " + (records_dir(paths) / file).string());
 }
 

@@ -3,12 +3,14 @@
 #include "owned_file.hpp"
 
 #include "error.hpp"
+#include "log.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <string>
 
 namespace kmodtools {
@@ -51,6 +53,18 @@ void check_owned(int fd, const std::filesystem::path& path, bool want_directory)
                              ", not by root" + (::geteuid() != 0 ? " or uid " + std::to_string(::geteuid()) : ""));
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
         throw Error::failure("refusing " + path.string() + ": writable by group or others");
+}
+
+std::string set_aside(int dir_fd, std::string_view name, const std::filesystem::path& path_for_errors)
+{
+    const std::string from(name);
+    const std::string to = "." + from + ".set-aside-" + std::to_string(std::time(nullptr)) + "-" +
+                           std::to_string(::getpid());
+    if (::renameat(dir_fd, from.c_str(), dir_fd, to.c_str()) < 0)
+        throw Error::system(errno, "cannot move " + path_for_errors.string() + " out of the way");
+    log::warning(path_for_errors.string() + " was not a regular file; moved it out of the way to " +
+                 (path_for_errors.parent_path() / to).string());
+    return to;
 }
 
 std::optional<UniqueFd> open_owned_directory_if_exists(const std::filesystem::path& path)

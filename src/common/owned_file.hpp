@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace kmodtools {
@@ -27,6 +28,11 @@ std::optional<UniqueFd> open_owned_directory_if_exists(const std::filesystem::pa
 // Opens the regular file `name` in `dir_fd` for reading, or std::nullopt if it does not exist.
 // Refuses a symlink, a non-regular file, a foreign owner, or group/other write permission.
 std::optional<UniqueFd> open_owned_file(int dir_fd, std::string_view name, const std::filesystem::path& path_for_errors);
+
+// Moves the entry `name` of `dir_fd` out of the way, to a hidden name that readers skip
+// (".NAME.set-aside-TIME-PID"), with a warning: state that a directory or other non-file took the
+// place of must not wedge every later run. Returns the new name.
+std::string set_aside(int dir_fd, std::string_view name, const std::filesystem::path& path_for_errors);
 
 // Checks an open file or directory against the ownership rules above; throws Error naming `path`.
 void check_owned(int fd, const std::filesystem::path& path, bool want_directory);

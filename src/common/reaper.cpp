@@ -2,6 +2,7 @@
 // One sweep of kmod-reap: planning and execution.
 #include "reaper.hpp"
 
+#include "atomic_file.hpp"
 #include "error.hpp"
 #include "log.hpp"
 #include "module_pattern.hpp"
@@ -44,6 +45,17 @@ private:
     const SweepOptions& options_;
     std::optional<InterfacesByDriver> interfaces_;
 };
+
+// Temporary files of writers killed between creating and renaming them (kmod-request killed mid-
+// record, a sweep killed mid-save) are removed by the next sweep.
+void remove_abandoned_state(const Paths& paths)
+{
+    for (const auto& dir : {paths.runtime_dir(), paths.runtime_dir() / "on-demand", paths.state_dir() / "settings"})
+        if (auto fd = open_owned_directory_if_exists(dir))
+            if (const int removed = remove_abandoned_temporaries(fd->get(), dir); removed > 0)
+                log::notice("removed " + std::to_string(removed) + " temporary file(s) left in " + dir.string() +
+                            " by writers that were killed");
+}
 
 } // namespace
 
@@ -303,6 +315,7 @@ SweepReport run_sweep(const Paths& paths, const std::vector<LoadedModule>& loade
         if (!trusted || report.next_state != previous)
             write_idle_state(paths, report.next_state);
         drop_stale_records(paths);
+        remove_abandoned_state(paths);
     }
     return report;
 }

@@ -173,7 +173,8 @@ void save_settings(const Paths& paths, std::string_view module, const Parameters
     // Root-only: parameters may hold credentials or addresses (cifs, nfs).
     open_owned_directory(paths.state_dir(), 0755);
     const auto dir = open_owned_directory(settings_dir(paths), 0700);
-    replace_file_atomically(dir.get(), file.filename().string(), serialize_settings(module, passable), 0600, file);
+    replace_file_atomically(dir.get(), file.filename().string(), serialize_settings(module, passable), 0600, file,
+                            InTheWay::set_aside);
 }
 
 std::optional<Parameters> load_settings(const Paths& paths, std::string_view module)
