@@ -262,7 +262,7 @@ check_fail "and unloads efs" -- module_loaded efs
 kmod-request efs
 printf '{"format": 1, "modules": {"efs": {"idle_since": "x", "instance": "y"}}}\n' >"$idle_json"
 run_cmd kmod-reap --delay 0
-check_match "mistyped field in idle.json: warns" "warning: corrupt state $idle_json: missing or mistyped" "$RUN_ERR"
+check_match "mistyped field in idle.json: warns" "warning: corrupt state $idle_json: bad entry for 'efs'" "$RUN_ERR"
 check "and unloads nothing" -- module_loaded efs
 rm "$idle_json"
 ln -s /etc/passwd "$idle_json"

@@ -162,7 +162,9 @@ run_cmd kmod-request "$(printf 'xfs\001')"
 check_match "name with a control character: escaped in the message" "bad name 'xfs\\\\x01'" "$RUN_ERR"
 run_cmd kmod-request "$(printf 'a\nb')"
 check_eq "name with a newline: exit 2" 2 "$RUN_STATUS"
-check_eq "name with a newline: one line of error" 1 "$(printf '%s\n' "$RUN_ERR" | wc -l)"
+check_eq "name with a newline: one line of error" 1 "$(printf '%s\n' "$RUN_ERR" | grep -c '^kmod-request: ')"
+check_eq "name with a newline: then the hint, as every usage error" "Try 'kmod-request --help'." \
+    "$(printf '%s\n' "$RUN_ERR" | tail -n 1)"
 run_cmd kmod-request -xfs
 check_eq "name starting with '-' without '--': exit 2" 2 "$RUN_STATUS"
 check_match "and says where such a name goes" "unknown option '-xfs'" "$RUN_ERR"
