@@ -77,24 +77,19 @@ Options parse_options(int argc, char** argv)
         return options;
     }
     Options options;
-    CLI::App app{"Unload modules loaded on demand that stayed unused longer than the unload delay.", "kmod-reap"};
-    app.add_option("names", options.names, "Unload these modules now if they are idle, whatever their record or delay");
-    app.add_flag("--all", options.all, "Consider every loaded module, not only those loaded on demand");
-    app.add_option("--keep", options.keep, "Never unload modules matching PATTERN (repeatable)")
-        ->type_name("PATTERN")
-        ->allow_extra_args(false);
-    app.add_option("--delay", options.delay, "Unload delay for this sweep (seconds, or with s/m/h); 0: every idle one")
-        ->type_name("DURATION");
-    app.add_flag("-n,--dry-run", options.dry_run, "Show what would be unloaded; change nothing");
-    app.add_flag("-v,--verbose", options.verbose, "Also say why each other module stays");
-    app.add_flag("-q,--quiet", options.quiet, "Print errors only");
-    app.add_flag("--json", options.json, "Print the outcome for every module as JSON");
-    app.add_flag("--wait", options.wait, "Wait for a running sweep to finish instead of leaving at once");
-    app.add_flag("-s,--syslog", options.syslog, "Log to syslog instead of standard error");
-    app.add_flag("--list-settings", options.list_settings,
-                 "Print the saved settings (of the named modules, or all); unload nothing");
-    app.add_flag("--forget-settings", options.forget_settings,
-                 "Forget the saved settings of the named modules; unload nothing");
+    CLI::App app{"", "kmod-reap"}; // -h prints `help` above
+    app.add_option("names", options.names);
+    app.add_flag("--all", options.all);
+    app.add_option("--keep", options.keep)->allow_extra_args(false); // one pattern each
+    app.add_option("--delay", options.delay);
+    app.add_flag("-n,--dry-run", options.dry_run);
+    app.add_flag("-v,--verbose", options.verbose);
+    app.add_flag("-q,--quiet", options.quiet);
+    app.add_flag("--json", options.json);
+    app.add_flag("--wait", options.wait);
+    app.add_flag("-s,--syslog", options.syslog);
+    app.add_flag("--list-settings", options.list_settings);
+    app.add_flag("--forget-settings", options.forget_settings);
     parse_command_line(app, argc, argv, help);
     return options;
 }

@@ -87,22 +87,19 @@ Options parse_options(int argc, char** argv)
     if (auto helper = parse_helper_invocation(argc, argv))
         return *helper;
     Options options;
-    CLI::App app{"Load modules with their dependencies, as a command or as the kernel's modprobe helper.",
-                 "kmod-request"};
-    app.add_option("names", options.names, "Module names or aliases; '-' reads names from standard input");
-    app.add_flag("-q,--quiet", options.quiet, "Print errors only");
-    app.add_flag("-v,--verbose", options.verbose, "Say what is loaded and why (twice: libkmod's debugging too)");
-    app.add_flag("-s,--syslog", options.syslog, "Log to syslog instead of standard error");
-    app.add_flag("-k,--autoclean", options.from_kernel_flag,
-                 "Treat the request as coming from the kernel (old kernels pass this)");
-    app.add_flag("-n,--dry-run", options.dry_run, "Do everything but insert and record");
-    app.add_flag("--show-depends", options.show_depends,
-                 "Print what would be loaded, as modprobe --show-depends does");
-    app.add_flag("--explain", options.explain, "Print what each name resolves to and what the policy says");
-    app.add_flag("--json", options.json, "Print a JSON array with one result object per name");
-    app.add_flag("--no-restore", options.no_restore, "Do not restore settings saved by kmod-reap");
-    app.add_option("-d,--dirname", options.dirname, "Root of the module tree (DIR/lib/modules/VERSION)");
-    app.add_option("-S,--set-version", options.kernel_version, "Kernel version of the module tree");
+    CLI::App app{"", "kmod-request"}; // -h prints `help` above
+    app.add_option("names", options.names);
+    app.add_flag("-q,--quiet", options.quiet);
+    app.add_flag("-v,--verbose", options.verbose);
+    app.add_flag("-s,--syslog", options.syslog);
+    app.add_flag("-k,--autoclean", options.from_kernel_flag);
+    app.add_flag("-n,--dry-run", options.dry_run);
+    app.add_flag("--show-depends", options.show_depends);
+    app.add_flag("--explain", options.explain);
+    app.add_flag("--json", options.json);
+    app.add_flag("--no-restore", options.no_restore);
+    app.add_option("-d,--dirname", options.dirname);
+    app.add_option("-S,--set-version", options.kernel_version);
     // Everything after "--" is a name, even one that looks like an option (the kernel passes
     // "-q -- NAME"); CLI11 only sees what comes before.
     int option_count = argc;

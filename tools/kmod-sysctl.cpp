@@ -52,13 +52,13 @@ See kmod-sysctl(8).
 Options parse_options(int argc, char** argv)
 {
     Options options;
-    CLI::App app{"Get and set the kmod knobs: the kernel's module helper and the unload delay.", "kmod-sysctl"};
-    app.add_option("entries", options.entries, "NAME to print, NAME=VALUE to set (all knobs if none)");
-    app.add_flag("-a,--all", options.all, "Print all knobs (the default without names)");
-    app.add_flag("-n,--values", options.values_only, "Print values only, without names");
-    app.add_flag("--json", options.json, "Print a JSON object");
-    app.add_flag("-p,--persist", options.persist, "Also make what is set survive reboot");
-    app.add_flag("-q,--quiet", options.quiet, "Print nothing for what is set");
+    CLI::App app{"", "kmod-sysctl"}; // -h prints `help` above
+    app.add_option("entries", options.entries);
+    app.add_flag("-a,--all", options.all);
+    app.add_flag("-n,--values", options.values_only);
+    app.add_flag("--json", options.json);
+    app.add_flag("-p,--persist", options.persist);
+    app.add_flag("-q,--quiet", options.quiet);
     parse_command_line(app, argc, argv, help);
     if (options.all && !options.entries.empty())
         throw Error::usage("option '--all' goes without names");
