@@ -50,6 +50,15 @@ with open(path, "w") as f:
     json.dump(state, f)' "$root/$idle_json" "$1" "$2"
 }
 # The modules with an idle clock; [] when no sweep has written any.
+drop_clock() {
+    python3 -I -S -c '
+import json, sys
+with open(sys.argv[1]) as f:
+    state = json.load(f)
+del state["modules"][sys.argv[2]]
+with open(sys.argv[1], "w") as f:
+    json.dump(state, f)' "$root/$idle_json" "$1"
+}
 clocks() {
     if [ -e "$root/$idle_json" ]; then json_file "$root/$idle_json" 'sorted(d["modules"])'; else echo '[]'; fi
 }
@@ -133,10 +142,12 @@ fresh_root
 load ktfs
 load kta
 load ktparm 'label="by hand"'
-cp -p "$root/run/kmod-tools/on-demand/ktfs" "$root/run/kmod-tools/on-demand/ktinst" # stale: ktinst is not loaded
-sed -i 's/"ktfs"/"ktinst"/' "$root/run/kmod-tools/on-demand/ktinst"
 tool -q # clocks and the lock exist, as after any sweep
+# What a real sweep would change: a clock to start (kta's), a stale record to drop (ktinst is not
+# loaded), settings to save (ktparm's level and label).
 age_clock ktfs 300
+drop_clock kta
+sed 's/"ktfs"/"ktinst"/' "$root/run/kmod-tools/on-demand/ktfs" >"$root/run/kmod-tools/on-demand/ktinst"
 parameter_set ktparm level 9
 mkdir -p "$root/$settings_dir" && chmod 0700 "$root/$settings_dir"
 printf '# kmod-tools saved settings 1\nlevel=1\n# end\n' >"$root/$settings_dir/ktparm.conf"
@@ -372,6 +383,11 @@ fresh_root
 load ktfs
 load ktparm
 chmod 0664 "$root/run/kmod-tools/on-demand/ktparm"
+run_cmd tool -n --json --delay 0
+check_match "-n with an untrusted record: a warning" "^kmod-reap: warning: .*ktparm.*; a sweep would remove it and unload nothing$" "$RUN_ERR"
+check_eq "-n with an untrusted record: nothing would go" "ktparm kept (not loaded on demand)
+ktfs kept (state rebuilt this sweep)" "$(json "$outcomes")"
+check "-n with an untrusted record: the record stays" -- test -e "$root/run/kmod-tools/on-demand/ktparm"
 run_cmd tool --delay 0
 check_eq "an untrusted record: exit 0" 0 "$RUN_STATUS"
 check_match "... a warning" "^kmod-reap: warning: .*ktparm.*; removing it, nothing is unloaded this sweep$" "$RUN_ERR"

@@ -445,6 +445,29 @@ echo 1 >"$root/proc/sys/kernel/modules_disabled"
 run_cmd tool fs-ktfs
 check_eq "modules_disabled: the kernel's EPERM explained" "kmod-request: could not insert 'ktfs': module loading is disabled (kernel.modules_disabled=1)" "$RUN_ERR"
 
+# ---- other module trees, a damaged module ---------------------------------------------------------
+fresh_root
+run_cmd tool -S "$release" --show-depends ktfs
+check_eq "-S alone under KMOD_TOOLS_ROOT: the tree under the root" "insmod $ko/ktfs.ko " "$RUN_OUT"
+run_cmd tool -S 6.1.0-other ktfs
+check_eq "-S with a release that has no tree: exit 1" 1 "$RUN_STATUS"
+check_eq "... the error names the tree" "kmod-request: no module or alias matches 'ktfs' in $root/lib/modules/6.1.0-other" "$RUN_ERR"
+mkdir -p "$_fk_work/other-root"
+cp -a "$root/lib" "$_fk_work/other-root/"
+run_cmd tool -d "$_fk_work/other-root" -v ktfs
+check_eq "-d DIR: the module file comes from DIR/lib/modules/VERSION" \
+    "insmod $_fk_work/other-root/lib/modules/$release/kernel/drivers/kt/ktfs.ko " \
+    "$(tool -d "$_fk_work/other-root" --show-depends ktfs)"
+check_eq "-d DIR: inserted into the (fake) running kernel" "ktfs ok" "$(inserts)"
+fresh_root
+printf 'not an ELF file\n' >"$ko/ktfs.ko"
+run_cmd tool fs-ktfs
+check_eq "a damaged module file: the kernel says ENOEXEC, exit 1" 1 "$RUN_STATUS"
+check_eq "a damaged module file: the message" "kmod-request: could not insert 'ktfs': Exec format error (bad vermagic or module format? see dmesg)" "$RUN_ERR"
+check_eq "a damaged module file: what the kernel was given" "insert ? ENOEXEC" "$(shim_calls)"
+run_cmd tool --version
+check_eq "--version" "0 kmod-request" "$RUN_STATUS $(printf '%s' "$RUN_OUT" | cut -d' ' -f1)"
+
 # ---- names, options and usage errors -------------------------------------------------------------
 fresh_root
 bad_name() {
@@ -471,7 +494,7 @@ check_eq "no name: exit 2" 2 "$RUN_STATUS"
 run_cmd tool -S .. ktfs
 check_eq "-S ..: exit 2" 2 "$RUN_STATUS"
 RUN_STATUS=0
-KMOD_TOOLS_ROOT=relative LD_PRELOAD=$shim "$tool_under_test" ktfs >/dev/null 2>&1 </dev/null || RUN_STATUS=$?
+KMOD_TOOLS_ROOT=relative "$tool_under_test" ktfs >/dev/null 2>&1 </dev/null || RUN_STATUS=$?
 check_eq "a relative KMOD_TOOLS_ROOT: exit 2" 2 "$RUN_STATUS"
 check_eq "usage errors reached no kernel call" "" "$(shim_calls)"
 RUN_STATUS=0

@@ -64,13 +64,13 @@ static int real_open(const char *path, int flags, mode_t mode)
     return fn(path, flags, mode);
 }
 
-// format() that leaves an empty string rather than a cut one: a cut path could name another file.
-static bool format(char *buffer, size_t size, const char *format, ...) __attribute__((format(printf, 3, 4)));
-static bool format(char *buffer, size_t size, const char *format, ...)
+// snprintf() that leaves an empty string rather than a cut one: a cut path could name another file.
+static bool format_into(char *buffer, size_t size, const char *spec, ...) __attribute__((format(printf, 3, 4)));
+static bool format_into(char *buffer, size_t size, const char *spec, ...)
 {
     va_list args;
-    va_start(args, format);
-    const int n = vsnprintf(buffer, size, format, args);
+    va_start(args, spec);
+    const int n = vsnprintf(buffer, size, spec, args);
     va_end(args);
     if (n < 0 || (size_t)n >= size) {
         buffer[0] = '\0';
@@ -98,16 +98,16 @@ static const char *fake_root(size_t *length)
 }
 
 // One line per call, in one write() with O_APPEND: concurrent tools never interleave their lines.
-static void shim_log(const char *format, ...) __attribute__((format(printf, 1, 2)));
-static void shim_log(const char *format, ...)
+static void shim_log(const char *spec, ...) __attribute__((format(printf, 1, 2)));
+static void shim_log(const char *spec, ...)
 {
     const char *log_path = getenv("KMOD_TOOLS_SHIM_LOG");
     if (log_path == NULL || log_path[0] == '\0')
         return;
     char line[4096];
     va_list args;
-    va_start(args, format);
-    int n = vsnprintf(line, sizeof line - 1, format, args);
+    va_start(args, spec);
+    int n = vsnprintf(line, sizeof line - 1, spec, args);
     va_end(args);
     if (n < 0)
         return;
@@ -153,7 +153,7 @@ static bool is_host_only(const char *path)
     if (has_prefix(path, "/proc/self") || has_prefix(path, "/proc/thread-self"))
         return false;
     char own[32];
-    format(own, sizeof own, "/proc/%ld", (long)getpid());
+    format_into(own, sizeof own, "/proc/%ld", (long)getpid());
     if (has_prefix(path, own))
         return false;
     for (size_t i = 0; i < sizeof watched / sizeof watched[0]; i++)
@@ -176,7 +176,7 @@ static enum route route_path(const char *path, char buffer[PATH_MAX], const char
     if (strncmp(path, root, root_length) == 0 && (path[root_length] == '/' || path[root_length] == '\0'))
         return route_as_is; // the tools prefix their own paths already
     if (is_kernel_state(path)) {
-        if (!format(buffer, PATH_MAX, "%.*s%s", (int)root_length, root, path)) {
+        if (!format_into(buffer, PATH_MAX, "%.*s%s", (int)root_length, root, path)) {
             errno = ENAMETOOLONG;
             return route_refused;
         }
@@ -382,7 +382,7 @@ static int write_file(const char *path, const char *content, mode_t mode)
 static int replace_file(const char *path, const char *content)
 {
     char temporary[PATH_MAX];
-    format(temporary, sizeof temporary, "%s.shim-%ld", path, (long)getpid());
+    format_into(temporary, sizeof temporary, "%s.shim-%ld", path, (long)getpid());
     if (write_file(temporary, content, 0644) < 0)
         return -1;
     return rename(temporary, path);
@@ -399,7 +399,7 @@ static void remove_tree(const char *path)
             if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
                 continue;
             char child[PATH_MAX];
-            format(child, sizeof child, "%s/%s", path, entry->d_name);
+            format_into(child, sizeof child, "%s/%s", path, entry->d_name);
             if (entry->d_type == DT_DIR)
                 remove_tree(child);
             else
@@ -413,7 +413,7 @@ static void remove_tree(const char *path)
 static void make_directories(const char *path)
 {
     char partial[PATH_MAX];
-    format(partial, sizeof partial, "%s", path);
+    format_into(partial, sizeof partial, "%s", path);
     for (char *slash = strchr(partial + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
         *slash = '\0';
         mkdir(partial, 0755);
@@ -567,11 +567,11 @@ static bool kernel_open(struct kernel *kernel)
     const char *root = fake_root(&root_length);
     if (root == NULL)
         return false;
-    format(kernel->root, sizeof kernel->root, "%.*s", (int)root_length, root);
-    format(kernel->proc_modules, sizeof kernel->proc_modules, "%s/proc/modules", kernel->root);
-    format(kernel->sys_module, sizeof kernel->sys_module, "%s/sys/module", kernel->root);
+    format_into(kernel->root, sizeof kernel->root, "%.*s", (int)root_length, root);
+    format_into(kernel->proc_modules, sizeof kernel->proc_modules, "%s/proc/modules", kernel->root);
+    format_into(kernel->sys_module, sizeof kernel->sys_module, "%s/sys/module", kernel->root);
     char lock_path[PATH_MAX];
-    format(lock_path, sizeof lock_path, "%s/.kmod-tools-shim.lock", kernel->root);
+    format_into(lock_path, sizeof lock_path, "%s/.kmod-tools-shim.lock", kernel->root);
     kernel->lock_fd = real_open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (kernel->lock_fd >= 0)
         flock(kernel->lock_fd, LOCK_EX);
@@ -587,7 +587,7 @@ static void kernel_close(struct kernel *kernel)
 static bool modules_disabled(const struct kernel *kernel)
 {
     char path[PATH_MAX];
-    format(path, sizeof path, "%s/proc/sys/kernel/modules_disabled", kernel->root);
+    format_into(path, sizeof path, "%s/proc/sys/kernel/modules_disabled", kernel->root);
     char *text = read_file(path, NULL);
     const bool disabled = text != NULL && text[0] == '1';
     free(text);
@@ -637,7 +637,7 @@ static void read_module_list(const struct kernel *kernel, struct module_list *li
         if (next_field(&cursor, entry.name, sizeof entry.name) && next_field(&cursor, entry.size, sizeof entry.size) &&
             next_field(&cursor, entry.refcount, sizeof entry.refcount) &&
             next_field(&cursor, entry.used_by, sizeof entry.used_by)) {
-            format(entry.rest, sizeof entry.rest, "%s", cursor + strspn(cursor, " \t"));
+            format_into(entry.rest, sizeof entry.rest, "%s", cursor + strspn(cursor, " \t"));
             struct module_line *bigger = realloc(list->lines, (list->count + 1) * sizeof *bigger);
             if (bigger != NULL) {
                 list->lines = bigger;
@@ -695,8 +695,8 @@ static bool has_holders(const char *used_by)
 static void used_by_add(struct module_line *line, const char *holder)
 {
     char updated[sizeof line->used_by];
-    format(updated, sizeof updated, "%s%s,", strcmp(line->used_by, "-") == 0 ? "" : line->used_by, holder);
-    format(line->used_by, sizeof line->used_by, "%s", updated);
+    format_into(updated, sizeof updated, "%s%s,", strcmp(line->used_by, "-") == 0 ? "" : line->used_by, holder);
+    format_into(line->used_by, sizeof line->used_by, "%s", updated);
 }
 
 // Removes `holder`; true if it was there.
@@ -714,7 +714,7 @@ static bool used_by_remove(struct module_line *line, const char *holder)
         item += length;
         item += *item == ',';
     }
-    format(line->used_by, sizeof line->used_by, "%s", used == 0 ? "-" : updated);
+    format_into(line->used_by, sizeof line->used_by, "%s", used == 0 ? "-" : updated);
     return found;
 }
 
@@ -724,11 +724,11 @@ static void set_refcount(const struct kernel *kernel, struct module_line *line, 
     const long value = strtol(line->refcount, &end, 10);
     if (end == line->refcount || *end != '\0')
         return; // "-": a kernel without module unloading counts nothing
-    format(line->refcount, sizeof line->refcount, "%ld", value + delta < 0 ? 0 : value + delta);
+    format_into(line->refcount, sizeof line->refcount, "%ld", value + delta < 0 ? 0 : value + delta);
     char path[PATH_MAX];
     char text[32];
-    format(path, sizeof path, "%s/%s/refcnt", kernel->sys_module, line->name);
-    format(text, sizeof text, "%s\n", line->refcount);
+    format_into(path, sizeof path, "%s/%s/refcnt", kernel->sys_module, line->name);
+    format_into(text, sizeof text, "%s\n", line->refcount);
     write_file(path, text, 0644);
 }
 
@@ -737,12 +737,12 @@ static void set_refcount(const struct kernel *kernel, struct module_line *line, 
 static char *dependencies_of(const struct kernel *kernel, const char *name)
 {
     char path[PATH_MAX];
-    format(path, sizeof path, "%s/proc/sys/kernel/osrelease", kernel->root);
+    format_into(path, sizeof path, "%s/proc/sys/kernel/osrelease", kernel->root);
     char *release = read_file(path, NULL);
     if (release == NULL)
         return NULL;
     release[strcspn(release, "\n")] = '\0';
-    format(path, sizeof path, "%s/lib/modules/%s/modules.dep", kernel->root, release);
+    format_into(path, sizeof path, "%s/lib/modules/%s/modules.dep", kernel->root, release);
     free(release);
     char *text = read_file(path, NULL);
     if (text == NULL)
@@ -756,7 +756,7 @@ static char *dependencies_of(const struct kernel *kernel, const char *name)
         // "kernel/fs/ktfs.ko: kernel/lib/ktlib.ko": names are file names without the extensions.
         char module[64];
         const char *base = strrchr(line, '/') != NULL ? strrchr(line, '/') + 1 : line;
-        format(module, sizeof module, "%.*s", (int)strcspn(base, "."), base);
+        format_into(module, sizeof module, "%.*s", (int)strcspn(base, "."), base);
         normalize_name(module);
         if (strcmp(module, name) != 0)
             continue;
@@ -766,7 +766,7 @@ static char *dependencies_of(const struct kernel *kernel, const char *name)
         char *words = colon + 1;
         for (char *save = NULL, *word = strtok_r(words, " ", &save); word != NULL; word = strtok_r(NULL, " ", &save)) {
             base = strrchr(word, '/') != NULL ? strrchr(word, '/') + 1 : word;
-            format(module, sizeof module, "%.*s", (int)strcspn(base, "."), base);
+            format_into(module, sizeof module, "%.*s", (int)strcspn(base, "."), base);
             normalize_name(module);
             strcat(strcat(result, module), " ");
         }
@@ -791,7 +791,7 @@ static void for_each_option(const char *options, void (*found)(const char *param
         for (; cursor[length] != '\0' && (in_quotes || cursor[length] != ' '); length++)
             if (cursor[length] == '"')
                 in_quotes = !in_quotes;
-        format(word, sizeof word, "%.*s", (int)length, cursor);
+        format_into(word, sizeof word, "%.*s", (int)length, cursor);
         cursor += length;
         char *param = word;
         if (param[0] == '"') { // "param=value with spaces"
@@ -822,8 +822,8 @@ static void write_parameter_file(const char *directory, const char *param, const
 {
     char path[PATH_MAX];
     char text[1100];
-    format(path, sizeof path, "%s/%s", directory, param);
-    format(text, sizeof text, "%s\n", value);
+    format_into(path, sizeof path, "%s/%s", directory, param);
+    format_into(text, sizeof text, "%s\n", value);
     write_file(path, text, 0644);
 }
 
@@ -836,7 +836,7 @@ static void set_declared_parameter(const char *param, const char *value, void *d
     struct stat st;
     static int (*next_stat)(const char *, struct stat *);
     NEXT(next_stat, "stat");
-    if (format(path, sizeof path, "%s/%s", directory, param) && next_stat(path, &st) == 0)
+    if (format_into(path, sizeof path, "%s/%s", directory, param) && next_stat(path, &st) == 0)
         write_parameter_file(directory, param, value);
 }
 
@@ -847,7 +847,7 @@ static bool next_word(const char **cursor, char word[64])
     const size_t length = strcspn(start, " ");
     if (length == 0)
         return false;
-    format(word, 64, "%.*s", (int)length, start);
+    format_into(word, 64, "%.*s", (int)length, start);
     *cursor = start + length;
     return true;
 }
@@ -856,15 +856,15 @@ static void make_module_directory(const struct kernel *kernel, const struct imag
 {
     char directory[PATH_MAX];
     char path[PATH_MAX];
-    format(directory, sizeof directory, "%s/%s", kernel->sys_module, info->name);
+    format_into(directory, sizeof directory, "%s/%s", kernel->sys_module, info->name);
     make_directories(directory);
-    format(path, sizeof path, "%s/initstate", directory);
+    format_into(path, sizeof path, "%s/initstate", directory);
     write_file(path, "live\n", 0644);
-    format(path, sizeof path, "%s/refcnt", directory);
+    format_into(path, sizeof path, "%s/refcnt", directory);
     write_file(path, "0\n", 0644);
-    format(path, sizeof path, "%s/holders", directory);
+    format_into(path, sizeof path, "%s/holders", directory);
     mkdir(path, 0755);
-    format(path, sizeof path, "%s/parameters", directory);
+    format_into(path, sizeof path, "%s/parameters", directory);
     mkdir(path, 0755);
     // Every declared parameter shows its default, then the options given set theirs.
     for (size_t offset = 0; offset < info->modinfo_size;) {
@@ -872,7 +872,7 @@ static void make_module_directory(const struct kernel *kernel, const struct imag
         const size_t length = strnlen(entry, info->modinfo_size - offset);
         char parmtype[256];
         if (length > 9 && length < sizeof parmtype && strncmp(entry, "parmtype=", 9) == 0) {
-            format(parmtype, sizeof parmtype, "%.*s", (int)(length - 9), entry + 9);
+            format_into(parmtype, sizeof parmtype, "%.*s", (int)(length - 9), entry + 9);
             char *colon = strchr(parmtype, ':');
             if (colon != NULL) {
                 *colon = '\0';
@@ -898,11 +898,11 @@ static void list_module(const struct kernel *kernel, struct module_list *list, c
     list->count++;
     struct module_line *line = &list->lines[0];
     memset(line, 0, sizeof *line);
-    format(line->name, sizeof line->name, "%s", name);
-    format(line->size, sizeof line->size, "%zu", size);
-    format(line->refcount, sizeof line->refcount, "0");
-    format(line->used_by, sizeof line->used_by, "-");
-    format(line->rest, sizeof line->rest, "Live 0x0000000000000000");
+    format_into(line->name, sizeof line->name, "%s", name);
+    format_into(line->size, sizeof line->size, "%zu", size);
+    format_into(line->refcount, sizeof line->refcount, "0");
+    format_into(line->used_by, sizeof line->used_by, "-");
+    format_into(line->rest, sizeof line->rest, "Live 0x0000000000000000");
     char dependency[64];
     for (const char *cursor = dependencies; next_word(&cursor, dependency);) {
         struct module_line *held = find_module(list, dependency);
@@ -912,8 +912,8 @@ static void list_module(const struct kernel *kernel, struct module_list *list, c
         set_refcount(kernel, held, +1);
         char link[PATH_MAX];
         char target[PATH_MAX];
-        format(link, sizeof link, "%s/%s/holders/%s", kernel->sys_module, dependency, name);
-        format(target, sizeof target, "../../%s", name);
+        format_into(link, sizeof link, "%s/%s/holders/%s", kernel->sys_module, dependency, name);
+        format_into(target, sizeof target, "../../%s", name);
         symlink(target, link);
     }
     write_module_list(kernel, list);
@@ -966,7 +966,7 @@ static int fake_insert(const unsigned char *image, size_t size, const char *opti
 static int fake_remove(const char *requested)
 {
     char name[64];
-    format(name, sizeof name, "%s", requested);
+    format_into(name, sizeof name, "%s", requested);
     normalize_name(name);
     struct kernel kernel;
     if (!kernel_open(&kernel)) {
@@ -994,7 +994,7 @@ static int fake_remove(const char *requested)
             if (used_by_remove(&list.lines[i], name)) {
                 set_refcount(&kernel, &list.lines[i], -1);
                 char link[PATH_MAX];
-                format(link, sizeof link, "%s/%s/holders/%s", kernel.sys_module, list.lines[i].name, name);
+                format_into(link, sizeof link, "%s/%s/holders/%s", kernel.sys_module, list.lines[i].name, name);
                 unlink(link);
             }
         const size_t index = (size_t)(line - list.lines);
@@ -1002,7 +1002,7 @@ static int fake_remove(const char *requested)
         list.count--;
         write_module_list(&kernel, &list);
         char directory[PATH_MAX];
-        format(directory, sizeof directory, "%s/%s", kernel.sys_module, name);
+        format_into(directory, sizeof directory, "%s/%s", kernel.sys_module, name);
         remove_tree(directory);
     }
     free(list.lines);
@@ -1111,8 +1111,8 @@ static int fake_ethtool(struct ifreq *request)
     char target[PATH_MAX];
     static ssize_t (*next_readlink)(const char *, char *, size_t);
     NEXT(next_readlink, "readlink");
-    format(name, sizeof name, "%.*s", IFNAMSIZ, request->ifr_name);
-    if (!format(link, sizeof link, "%.*s/sys/class/net/%s/device/driver", (int)root_length, root, name))
+    format_into(name, sizeof name, "%.*s", IFNAMSIZ, request->ifr_name);
+    if (!format_into(link, sizeof link, "%.*s/sys/class/net/%s/device/driver", (int)root_length, root, name))
         return ENODEV;
     const ssize_t n = next_readlink(link, target, sizeof target - 1);
     if (n < 0)
@@ -1121,7 +1121,7 @@ static int fake_ethtool(struct ifreq *request)
     const char *driver = strrchr(target, '/') != NULL ? strrchr(target, '/') + 1 : target;
     memset(&info, 0, sizeof info);
     info.cmd = ETHTOOL_GDRVINFO;
-    format(info.driver, sizeof info.driver, "%s", driver);
+    format_into(info.driver, sizeof info.driver, "%s", driver);
     memcpy(request->ifr_data, &info, sizeof info);
     shim_log("ethtool %s %s", name, info.driver);
     return 0;
