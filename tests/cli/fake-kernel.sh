@@ -14,6 +14,10 @@
 #   module_instance NAME     "ino:N" of $root/sys/module/NAME, as the tools name a load
 #   set_refcount NAME N      pretends something outside the modules holds NAME N times
 #   tree_sum DIR...          a checksum of every file under DIR (names, modes and contents)
+#   json EXPR, json_file FILE EXPR   a Python expression over the JSON in $RUN_OUT or FILE (as d)
+#   todo REASON CHECK...     a check the code fails against its man page: reported as TAP TODO
+#   check_no_host_access     the check that no tool touched the host (the shim's "host PATH" lines)
+#   check_asan_with_shim     the check that ASan's runtime runs with the shim (SKIP in a plain build)
 #
 # The modules (release $release):
 #   ktc <- ktb <- kta        kta needs ktb, which needs ktc (by symbols: depmod computes modules.dep);

@@ -337,6 +337,15 @@ check_match "a saved parameter the module does not declare is dropped with a war
 check_match "a saved value with a double quote is dropped with a warning" \
     "^kmod-request: warning: dropping saved setting label of ktparm: the value contains a double quote" "$RUN_ERR"
 check_eq "dropped settings are no failure: exit 0" 0 "$RUN_STATUS"
+fresh_root
+save_settings ktparm 'bogus=1
+'
+as_kernel_helper -q -- ktparm
+# kmod-request(8) says both that such warnings still reach the kernel log (-q) and that for the
+# kernel's requests settings are "dropped without a word" (Saved settings): the first is tested.
+check_eq "a kernel request with -q: the warning still reaches the kernel log" \
+    "<4>kmod-request: dropping saved setting bogus of ktparm: the module has no such parameter" \
+    "$(grep -v audit "$root/dev/kmsg")"
 
 fresh_root
 save_settings ktparm 'level=8
