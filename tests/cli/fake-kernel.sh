@@ -36,7 +36,8 @@ tool_under_test=$1
 shim=$2
 release=6.1.0-kmodtools-test
 _fk_work=$(mktemp -d /tmp/kmod-tools-cli.XXXXXX) || bail_out "cannot create a temporary directory"
-trap 'rm -rf "$_fk_work"' EXIT
+_fk_syslog_pid=
+trap '[ -z "$_fk_syslog_pid" ] || kill "$_fk_syslog_pid" 2>/dev/null; rm -rf "$_fk_work"' EXIT
 chmod 0755 "$_fk_work"
 root=$_fk_work/root
 shim_log=$_fk_work/shim.log
@@ -117,6 +118,22 @@ EOF
     echo "BOOT_IMAGE=/vmlinuz root=/dev/vda ro" >"$_fk_template/proc/cmdline"
     : >"$_fk_template/proc/modules"
     mkdir -p "$_fk_template/run" "$_fk_template/var/lib" "$_fk_template/etc/kmod-tools"
+
+    # A syslog daemon for the fake roots: a datagram socket bound for the whole test, which each
+    # root links as dev/log. The tools look for a listener there before they choose syslog; what
+    # they then send with syslog(3), which writes to the host's /dev/log, the shim captures.
+    python3 -I -S -c '
+import signal, socket, sys
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+listener.bind(sys.argv[1])
+signal.pause()' "$_fk_work/syslog.socket" </dev/null >/dev/null 2>&1 &
+    _fk_syslog_pid=$!
+    local tries=0
+    while [ ! -S "$_fk_work/syslog.socket" ] && [ "$tries" -lt 100 ]; do
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+    [ -S "$_fk_work/syslog.socket" ] || bail_out "cannot start the fake syslog listener"
 }
 
 fresh_root() {
@@ -125,6 +142,7 @@ fresh_root() {
     cp -a "$_fk_template" "$root"
     # The kernel log: a regular file here, so a test can read what a tool wrote to it.
     : >"$root/dev/kmsg"
+    ln -s "$_fk_work/syslog.socket" "$root/dev/log"
     : >"$shim_log"
 }
 

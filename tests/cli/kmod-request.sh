@@ -10,14 +10,14 @@ set -u
 . "$4"
 
 # ---- JSON shapes: the one place that knows the keys and values of kmod-request's JSON ----------
-# (The planned shapes: a dry run says "status": "would-insert" with "dry_run": true.)
-result_keys='["error", "inserted", "modules", "name", "requester", "status"]'
-dry_run_status=inserted
+result_keys='["dry_run", "error", "inserted", "modules", "name", "requester", "status"]'
+dry_run_status=would-insert
 explain_keys='["kernel_request_allowed", "modules", "name", "policy"]'
 explain_module_keys='["builtin", "dependencies", "install_command", "loaded", "name", "path"]'
-# One line per result: NAME STATUS REQUESTER inserted=A,B modules=C error=TEXT
-results='"\n".join("%s %s %s inserted=%s modules=%s error=%s" % (r["name"], r["status"], r["requester"],
-    ",".join(r["inserted"]), ",".join(r["modules"]), r["error"]) for r in d)'
+# One line per result: NAME STATUS REQUESTER inserted=A,B modules=C error=TEXT, and " dry-run"
+# for a result of a dry run.
+results='"\n".join("%s %s %s inserted=%s modules=%s error=%s%s" % (r["name"], r["status"], r["requester"],
+    ",".join(r["inserted"]), ",".join(r["modules"]), r["error"], " dry-run" if r["dry_run"] else "") for r in d)'
 explained='"\n".join("%s allowed=%s modules=%s" % (e["name"], e["kernel_request_allowed"],
     ",".join("%s:%s:%s" % (m["name"], m["loaded"], "+".join(m["dependencies"])) for m in e["modules"])) for e in d)'
 # ---- end of JSON shapes ------------------------------------------------------------------------
@@ -84,6 +84,12 @@ check_eq "'-s -k NAME': the audit line goes to syslog (facility daemon)" \
 helper_form "'-s -k -- fs-ktfs'" kernel tool -s -k -- fs-ktfs
 check_match "'-s -k -- NAME': audited in syslog" "^syslog daemon.notice kmod-request: audit: kernel request 'fs-ktfs' granted" \
     "$(cat "$shim_log")"
+fresh_root
+rm "$root/dev/log"
+run_cmd tool -s -k fs-ktfs
+check_eq "'-s -k NAME' without a syslog listener: the audit line goes to the kernel log" \
+    "<5>kmod-request: audit: kernel request 'fs-ktfs' granted: inserted ktfs" "$(cat "$root/dev/kmsg")"
+check_eq "'-s -k NAME' without a syslog listener: nothing sent to syslog" "" "$(grep '^syslog ' "$shim_log")"
 helper_form "'-q fs-ktfs'" user tool -q fs-ktfs
 helper_form "'fs-ktfs -q'" user tool fs-ktfs -q
 helper_form "'fs-ktfs'" user tool fs-ktfs
@@ -139,10 +145,13 @@ ktb" "$(ls "$root/run/kmod-tools/on-demand")"
 
 # The kernel runs up to 50 helpers at once: each module goes in once, and every request succeeds.
 fresh_root
+helpers=
 for i in 1 2 3 4 5 6 7 8; do
     (as_kernel_helper -q -- kta; echo "$?" >"$_fk_work/concurrent.$i") &
+    helpers="$helpers $!"
 done
-wait
+# shellcheck disable=SC2086 # one pid a word
+wait $helpers
 check_eq "8 concurrent requests for kta: all exit 0" "0 0 0 0 0 0 0 0" "$(cat "$_fk_work"/concurrent.* | tr '\n' ' ' | sed 's/ $//')"
 check_eq "8 concurrent requests: each module loaded once" "kta
 ktb
@@ -195,7 +204,7 @@ check_eq "-n: nothing loaded" "" "$(loaded)"
 check_fail "-n: nothing recorded" -- test -e "$root/run/kmod-tools/on-demand"
 run_cmd tool -n --json kta
 check_eq "-n --json: keys" "$result_keys" "$(json 'sorted(d[0])')"
-check_eq "-n --json: the modules that would be inserted" "kta $dry_run_status user inserted=ktc,ktb,kta modules=kta error=None" \
+check_eq "-n --json: the modules that would be inserted" "kta $dry_run_status user inserted=ktc,ktb,kta modules=kta error=None dry-run" \
     "$(json "$results")"
 run_cmd tool -n -k kta
 check_eq "-n -k: the notices go to the kernel log" "<5>kmod-request: kta: would insert ktc
@@ -378,8 +387,9 @@ as_kernel_helper -q -- net-pf-77
 RUN_STATUS=$?
 check_eq "a denied kernel request: exit 1" 1 "$RUN_STATUS"
 check_eq "a denied kernel request: the error and the audit line in the kernel log" \
-    "<5>kmod-request: audit: kernel request 'net-pf-77' denied by 'deny = ktdeny' ($conf:1) matching ktdeny
-<3>kmod-request: not loading 'net-pf-77': denied by 'deny = ktdeny' ($conf:1) matching ktdeny" "$(cat "$root/dev/kmsg")"
+    "<3>kmod-request: not loading 'net-pf-77': denied by 'deny = ktdeny' ($conf:1) matching ktdeny
+<5>kmod-request: audit: kernel request 'net-pf-77' denied by 'deny = ktdeny' ($conf:1) matching ktdeny" \
+    "$(sort "$root/dev/kmsg")"
 check_eq "a denied kernel request reaches no kernel call" "" "$(inserts)"
 check_fail "a denied kernel request records nothing" -- test -e "$root/run/kmod-tools/on-demand"
 : >"$root/dev/kmsg"
@@ -395,11 +405,9 @@ check_eq "the policy does not apply to requests by hand: exit 0" 0 "$RUN_STATUS"
 check_eq "the policy does not apply to requests by hand: inserted" "ktdeny ok" "$(inserts)"
 check_eq "requests by hand are not audited" "" "$(cat "$root/dev/kmsg")"
 run_cmd tool -n -k --json net-pf-77 ktfs
-check_eq "-n -k --json: the denial and the grant" "net-pf-77 denied kernel inserted= modules=ktdeny error=denied by 'deny = ktdeny' ($conf:1) matching ktdeny
-ktfs $dry_run_status kernel inserted=ktfs modules=ktfs error=None" "$(json "$results")"
+check_eq "-n -k --json: the denial and the grant" "net-pf-77 denied kernel inserted= modules=ktdeny error=denied by 'deny = ktdeny' ($conf:1) matching ktdeny dry-run
+ktfs $dry_run_status kernel inserted=ktfs modules=ktfs error=None dry-run" "$(json "$results")"
 check_eq "-n -k with a denial: exit 1" 1 "$RUN_STATUS"
-# kmod-request(8) says both "none [no audit line] in a dry run" (AS THE KERNEL'S HELPER, and the code)
-# and, under --dry-run, that a refused request "is audited all the same": the first is tested.
 check_no_match "-n -k: no audit line in a dry run, not even for a denial" "audit" "$(cat "$root/dev/kmsg")"
 : >"$root/dev/kmsg"
 printf 'deny = ktdeny\nfrobnicate = 1\n' >"$conf"
@@ -497,7 +505,8 @@ check_eq "unknown option: exit 2" 2 "$RUN_STATUS"
 check_match "unknown option: says which" "frobnicate" "$RUN_ERR"
 run_cmd tool level=1 ktparm
 check_eq "a parameter before any name: exit 2" 2 "$RUN_STATUS"
-check_eq "a parameter before any name: the message" "kmod-request: option 'level=1' comes before any module name" "$RUN_ERR"
+check_eq "a parameter before any name: the message, and where to look" "kmod-request: option 'level=1' comes before any module name
+Try 'kmod-request --help'." "$RUN_ERR"
 run_cmd tool
 check_eq "no name: exit 2" 2 "$RUN_STATUS"
 run_cmd tool -S .. ktfs
