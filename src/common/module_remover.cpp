@@ -24,7 +24,8 @@ RemoveResult ModuleRemover::remove(const std::string& name)
     if (const int err = kmod_module_new_from_name(ctx(), name.c_str(), &raw); err < 0)
         return {RemoveOutcome::failed, "cannot look up '" + name + "': " + errno_text(-err)};
     KmodModule module(raw);
-    const int err = kmod_module_remove_module(module.get(), KMOD_REMOVE_NOWAIT);
+    // NOLOG: libkmod would log every refusal as an error, a busy or gone module too, which is none.
+    const int err = kmod_module_remove_module(module.get(), KMOD_REMOVE_NOWAIT | KMOD_REMOVE_NOLOG);
     if (err == 0)
         return {RemoveOutcome::removed, {}};
     if (err == -EBUSY || err == -EAGAIN)
