@@ -35,7 +35,7 @@ struct Options {
     std::vector<std::string> names;
     bool all = false;
     std::vector<std::string> keep;
-    std::string delay;
+    std::optional<std::string> delay; // given, even if empty (which is a bad delay, not none)
     bool dry_run = false;
     int verbose = 0;
     bool quiet = false;
@@ -170,11 +170,11 @@ SweepOptions sweep_options(const Paths& paths, const Config& config, const Optio
     sweep.keep = config.keep;
     sweep.keep.insert(sweep.keep.end(), options.keep.begin(), options.keep.end());
     sweep.unload_delay = config.unload_delay;
-    if (!options.delay.empty()) {
+    if (options.delay) {
         std::string why;
-        const auto delay = parse_duration(options.delay, &why);
+        const auto delay = parse_duration(*options.delay, &why);
         if (!delay)
-            throw Error::usage("bad --delay " + quote_name(options.delay) + ": " + why);
+            throw Error::usage("bad --delay " + quote_name(*options.delay) + ": " + why);
         sweep.unload_delay = *delay;
     }
     sweep.dry_run = options.dry_run;

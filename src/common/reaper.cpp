@@ -310,12 +310,18 @@ SweepReport run_sweep(const Paths& paths, const std::vector<LoadedModule>& loade
         report.failed = true;
     report.outcomes.insert(report.outcomes.begin(), not_loaded.begin(), not_loaded.end());
 
-    if (!options.dry_run) {
+    if (options.dry_run)
+        return report;
+    // Modules may have gone already: whatever fails now is reported with them, never instead.
+    try {
         // Most sweeps change no clock: then the file stays as it is.
         if (!trusted || report.next_state != previous)
             write_idle_state(paths, report.next_state);
         drop_stale_records(paths);
         remove_abandoned_state(paths);
+    } catch (const Error& error) {
+        log::error(error.what());
+        report.failed = true;
     }
     return report;
 }

@@ -93,8 +93,7 @@ check_eq "an idle clock notes the module's instance" "$(module_instance ktfs)" \
 check_eq "idle.json has mode 0644" 644 "$(stat -c %a "$root/$idle_json")"
 set_refcount ktparm 1
 run_cmd tool -v
-todo "kmod-reap(8) says '(1 references)', the code '(1 reference)'" \
-    check_match "in use (1 references), as kmod-reap(8) writes it" '^ktparm: in use \(1 references\)$' "$RUN_OUT"
+check_match "in use (1 reference), as kmod-reap(8) writes it" '^ktparm: in use \(1 reference\)$' "$RUN_OUT"
 
 age_clock ktfs 500
 run_cmd tool -v
@@ -342,12 +341,8 @@ mkdir -p "$root/var/lib/kmod-tools" "$_fk_work/elsewhere"
 ln -s "$_fk_work/elsewhere" "$root/$settings_dir"
 run_cmd tool --json --delay 0
 check_eq "settings that cannot be saved: exit 1" 1 "$RUN_STATUS"
-# run_sweep() (src/common/reaper.cpp) throws from remove_abandoned_state() on the refused settings
-# directory after the sweep, so the report below is never printed.
-todo "the sweep aborts on the refused settings directory before its report" \
-    check_match "... the error, as kmod-reap(8) writes it" "^kmod-reap: not unloading ktparm: cannot save its settings: " "$RUN_ERR"
-todo "the sweep aborts on the refused settings directory before its report" \
-    check_match "... JSON" "^ktparm $not_saved \\(cannot save its settings: " "$(json "$outcomes")"
+check_match "... the error, as kmod-reap(8) writes it" "^kmod-reap: not unloading ktparm: cannot save its settings: " "$RUN_ERR"
+check_match "... JSON" "^ktparm $not_saved \\(cannot save its settings: " "$(json "$outcomes")"
 check_eq "... the module stays: delete_module was never called" "" "$(removes)"
 fresh_root
 load ktparm
@@ -433,7 +428,7 @@ for bad in abc -1 1.5 5d 99999999999999999999; do
 done
 check_match "a bad --delay: the message" "^kmod-reap: bad --delay '99999999999999999999': " "$RUN_ERR"
 run_cmd tool --delay ''
-todo "an empty --delay is taken as no --delay" check_eq "--delay '': exit 2, as every bad --delay (kmod-reap(8))" 2 "$RUN_STATUS"
+check_eq "--delay '': exit 2, as every bad --delay (kmod-reap(8))" 2 "$RUN_STATUS"
 for bad in '' 'a/b' 'kt fs'; do
     run_cmd tool --keep "$bad"
     check_eq "--keep '$bad': exit 2" 2 "$RUN_STATUS"
