@@ -13,7 +13,8 @@ inline constexpr std::size_t max_request_name_length = 1024;
 // Why `name` cannot be a module name or alias, or an empty string if it can.
 std::string request_name_problem(std::string_view name);
 
-// `text` quoted for a one-line message: control characters escaped, long text cut short.
+// `text` quoted for a one-line message: control characters, quotes, backslashes and non-ASCII bytes
+// escaped as \xHH, long text cut short. Safe for any bytes a user controls (comm, mount -t names).
 std::string quote_name(std::string_view text);
 
 } // namespace kmodtools
