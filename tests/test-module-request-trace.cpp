@@ -110,6 +110,25 @@ TEST_CASE("comm with spaces, brackets, dashes and digits is taken by its fixed w
     CHECK(event->name == "net-pf-33");
 }
 
+TEST_CASE("comm with newlines splits the record inside its field: put back together")
+{
+    // "e\x1b[31m\n%s'\xff" (11 bytes) right-justified in 16, as the kernel prints it.
+    const std::string comm = "e\x1b[31m\n%s'\xff";
+    const auto trace = parse_module_request_trace(
+        header + marker_line + std::string(16 - comm.size(), ' ') + comm +
+        "-812     [000] .....     7.000000: module_request: net-pf-13 wait=1 call_site=__sock_create\n" +
+        "           a\nb\nc-813     [000] .....     7.100000: module_request: net-pf-14 wait=1 call_site=__sock_create\n" +
+        socket_line);
+    REQUIRE(trace.events.size() == 3);
+    CHECK(trace.malformed_lines == 0);
+    CHECK(trace.events[0].comm == comm);
+    CHECK(trace.events[0].pid == 812);
+    CHECK(trace.events[0].name_certain);
+    CHECK(trace.events[1].comm == "a\nb\nc");
+    CHECK(trace.events[1].name == "net-pf-14");
+    CHECK(trace.events[2].name_certain);
+}
+
 TEST_CASE("hostile request names")
 {
     SUBCASE("quotes and a fake tail: the kernel's tail is the last one")
@@ -182,9 +201,28 @@ TEST_CASE("markers of lost events and overruns")
     CHECK(trace.lost_events == 12);
     CHECK(trace.lost_uncounted);
     CHECK(trace.lost_any());
-    // CPU 0 holds nothing older than 60 s: before that, it may have lost anything.
-    CHECK(trace.complete_since_ns() == 60000000000ULL);
+    // A loss after the last event: anything up to now may be missing.
+    CHECK(trace.complete_since_ns() == UINT64_MAX);
     CHECK(trace.events[0].name_certain);
+    SUBCASE("a loss is bounded by the event after it")
+    {
+        const auto bounded = parse_module_request_trace(
+            "     kmod-sysctl-90      [000] .....     5.100000: tracing_mark_write: kmod-tools: recording\n"
+            "           mount-107     [000] .....    50.000000: module_request: fs-minix wait=1 call_site=get_fs_type\n"
+            "CPU:0 [LOST 12 EVENTS]\n"
+            "       vm-socket-122     [000] .....    60.000000: module_request: net-pf-5 wait=1 call_site=__sock_create\n"
+            "       vm-socket-123     [000] .....    70.000000: module_request: net-pf-5 wait=1 call_site=__sock_create\n");
+        CHECK(bounded.lost_until_ns == 60000000000ULL);
+        CHECK(bounded.complete_since_ns() == 60000000000ULL);
+    }
+    SUBCASE("the trace file of an overwritten buffer: the newest of the CPUs' oldest records")
+    {
+        const auto overwritten = parse_module_request_trace(
+            "# entries-in-buffer/entries-written: 2/40   #P:2\n"
+            "           mount-107     [001] .....    50.000000: module_request: fs-minix wait=1 call_site=get_fs_type\n"
+            "       vm-socket-122     [000] .....    60.000000: module_request: net-pf-5 wait=1 call_site=__sock_create\n");
+        CHECK(overwritten.complete_since_ns() == 60000000000ULL);
+    }
 }
 
 TEST_CASE("what the parser knows is complete")

@@ -18,8 +18,8 @@ using kmodtools::testing::is_root;
 namespace {
 
 const std::string instance = "/sys/kernel/tracing/instances/kmod-tools";
-const std::string trace_text =
-    "# tracer: nop\n#\n# entries-in-buffer/entries-written: 2/2   #P:1\n#\n"
+// What trace_pipe gives right after set-up and one request.
+const std::string pipe_text =
     "     kmod-sysctl-90      [000] .....     5.100000: tracing_mark_write: kmod-tools: recording\n"
     "           mount-107     [000] .....     5.689224: module_request: fs-minix wait=1 call_site=get_fs_type\n";
 
@@ -35,10 +35,21 @@ void make_ready_instance(const FakeRoot& root, const std::string& base = "/sys/k
     root.write(dir + "/tracing_on", "1\n", 0640);
     root.write(dir + "/trace_clock", "local global counter uptime perf mono mono_raw [boot] tai x86-tsc\n", 0640);
     root.write(dir + "/buffer_size_kb", std::to_string(request_trace_buffer_kb) + "\n", 0640);
-    root.write(dir + "/options/overwrite", "1\n", 0640);
-    root.write(dir + "/options/pause-on-trace", "0\n", 0640);
-    root.write(dir + "/options/markers", "0\n", 0640);
-    root.write(dir + "/trace", trace_text, 0640);
+    // As Debian 12's kernel lists them for an instance set up by kmod-tools.
+    root.write(dir + "/trace_options",
+               "print-parent\nnosym-offset\nnosym-addr\nnoverbose\nnoraw\nnohex\nnobin\nnoblock\nnofields\n"
+               "trace_printk\nannotate\nnouserstacktrace\nnosym-userobj\nnoprintk-msg-only\ncontext-info\n"
+               "nolatency-format\nrecord-cmd\nnorecord-tgid\noverwrite\nnodisable_on_free\nirq-info\nnomarkers\n"
+               "noevent-fork\nnopause-on-trace\nhash-ptr\nfunction-trace\nnofunction-fork\nnodisplay-graph\n"
+               "nostacktrace\n",
+               0640);
+    root.write(dir + "/trace_pipe", pipe_text, 0640);
+}
+
+// trace_pipe consumes what it gives; the fake one is emptied by hand.
+void consume(const FakeRoot& root, const std::string& base = "/sys/kernel/tracing")
+{
+    root.write(base + "/instances/kmod-tools/trace_pipe", "", 0640);
 }
 
 } // namespace
@@ -51,15 +62,26 @@ TEST_CASE("a ready instance")
     CHECK(status.state == TraceState::ready);
     CHECK(status.problem == "");
     CHECK(status.instance_dir == root / instance);
+    consume(root);
+    // The events stay in the journal that every helper shares.
     const auto snapshot = read_request_trace(root.paths());
     REQUIRE(snapshot.status.state == TraceState::ready);
     REQUIRE(snapshot.trace.events.size() == 1);
     CHECK(snapshot.trace.events[0].name == "fs-minix");
-    CHECK(request_trace_entries_written(root.paths()) == 2);
+    CHECK(snapshot.trace.recording_since_ns == 5100000000ULL);
+    CHECK(read_request_trace(root.paths()).generation == snapshot.generation);
+    CHECK(request_trace_generation(root.paths()) == snapshot.generation);
+    root.write(instance + "/trace_pipe",
+               "       vm-socket-122     [000] .....     6.159579: module_request: net-pf-5 wait=1 call_site=__sock_create\n",
+               0640);
+    const auto later = read_request_trace(root.paths());
+    CHECK(later.generation > snapshot.generation);
+    CHECK(later.trace.events.size() == 2);
     SUBCASE("set-up leaves it alone (its events too)")
     {
+        consume(root);
         CHECK(set_up_request_trace(root.paths()).state == TraceState::ready);
-        CHECK(kmodtools::testing::read_file(root / (instance + "/trace")) == trace_text);
+        CHECK(read_request_trace(root.paths()).trace.events.size() == 2);
     }
     SUBCASE("where only debugfs reaches tracefs")
     {
@@ -82,12 +104,12 @@ TEST_CASE("no tracefs, no instance")
     CHECK_THROWS_WITH_AS(set_up_request_trace(root.paths()),
                          ("cannot set up request tracing: " + unmounted.problem).c_str(), Error);
     CHECK_FALSE(remove_request_trace(root.paths()));
+    ::chmod((root / "/sys/kernel/tracing").c_str(), 0700); // "mounted"
     root.mkdir("/sys/kernel/tracing/instances", 0750);
     const auto absent = check_request_trace(root.paths());
     CHECK(absent.state == TraceState::absent);
     CHECK(absent.problem == (root / instance).string() + " does not exist");
     CHECK_FALSE(remove_request_trace(root.paths()));
-    CHECK_FALSE(request_trace_entries_written(root.paths()));
 }
 
 TEST_CASE("every setting attribution relies on is checked on each read")
@@ -105,9 +127,9 @@ TEST_CASE("every setting attribution relies on is checked on each read")
              {"set_event", "", "set_event is '', not 'module:module_request'"},
              {"set_event_pid", "812\n", "set_event_pid is '812', not ''"},
              {"tracing_on", "0\n", "tracing_on is '0', not '1'"},
-             {"options/overwrite", "0\n", "options/overwrite is '0', not '1'"},
-             {"options/pause-on-trace", "1\n", "options/pause-on-trace is '1', not '0'"},
-             {"options/markers", "1\n", "options/markers is '1', not '0'"},
+             {"trace_options", "nooverwrite\nnopause-on-trace\nnomarkers\n", "option overwrite is not on in trace_options"},
+             {"trace_options", "overwrite\npause-on-trace\nnomarkers\n", "option pause-on-trace is not off in trace_options"},
+             {"trace_options", "overwrite\nnopause-on-trace\nmarkers\n", "option markers is not off in trace_options"},
              {"trace_clock", "[local] global boot\n", "trace_clock is 'local', not 'boot'"}}) {
         CAPTURE(file);
         const auto path = root / (instance + "/" + file);
@@ -124,24 +146,23 @@ TEST_CASE("every setting attribution relies on is checked on each read")
         root.write(instance + "/buffer_size_kb", "1410 (expanded: 1408)\n", 0640);
         CHECK(read_request_trace(root.paths()).status.state == TraceState::ready);
         CHECK(check_request_trace(root.paths()).problem == "buffer_size_kb is '1410 (expanded: 1408)', not '16'");
+        root.write(instance + "/buffer_size_kb", "19\n", 0640); // 16 rounded up to whole sub-buffers
+        CHECK(check_request_trace(root.paths()).state == TraceState::ready);
+        root.write(instance + "/buffer_size_kb", "64\n", 0640);
+        CHECK(check_request_trace(root.paths()).state == TraceState::misconfigured);
     }
     SUBCASE("an instance kmod-tools did not set up: no start marker")
     {
-        root.write(instance + "/trace",
-                   "# entries-in-buffer/entries-written: 0/0   #P:1\n", 0640);
+        root.write(instance + "/trace_pipe",
+                   "           mount-107     [000] .....     5.689224: module_request: fs-minix wait=1 call_site=get_fs_type\n",
+                   0640);
         const auto status = check_request_trace(root.paths());
         CHECK(status.state == TraceState::misconfigured);
-        CHECK(status.problem == "the instance was not set up by kmod-tools (no start marker in its trace)");
-    }
-    SUBCASE("a trace without its header")
-    {
-        root.write(instance + "/trace", "", 0640);
-        CHECK(check_request_trace(root.paths()).problem == (root / (instance + "/trace")).string() +
-                                                               " has no entries-written header");
+        CHECK(status.problem == "the instance was not set up by kmod-tools (no start marker in its events)");
     }
     SUBCASE("a missing setting file")
     {
-        std::filesystem::remove(root / (instance + "/options/markers"));
+        std::filesystem::remove(root / (instance + "/trace_options"));
         CHECK_THROWS_AS(read_request_trace(root.paths()), Error);
     }
 }

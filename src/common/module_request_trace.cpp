@@ -218,33 +218,53 @@ bool ModuleRequestTrace::lost_any() const
 std::uint64_t ModuleRequestTrace::complete_since_ns() const
 {
     constexpr auto never = std::numeric_limits<std::uint64_t>::max();
-    if (cut_short)
+    const bool overwritten = entries_in_buffer && entries_written && *entries_written > *entries_in_buffer;
+    if (cut_short || (!recording_since_ns && !overwritten))
         return never;
-    if (!lost_any())
-        return recording_since_ns.value_or(never);
-    if (cpu_oldest_ns.empty())
-        return never;
-    std::uint64_t since = recording_since_ns.value_or(0);
-    for (const auto& [cpu, oldest] : cpu_oldest_ns)
-        since = std::max(since, oldest);
+    std::uint64_t since = std::max(recording_since_ns.value_or(0), gap_until_ns);
+    if (lost_until_ns)
+        since = std::max(since, *lost_until_ns);
+    if (overwritten) {
+        if (cpu_oldest_ns.empty())
+            return never;
+        for (const auto& [cpu, oldest] : cpu_oldest_ns)
+            since = std::max(since, oldest);
+    }
     return since;
 }
+
+std::optional<std::uint64_t> trace_record_timestamp(std::string_view line)
+{
+    const auto context = parse_context(line);
+    if (!context)
+        return std::nullopt;
+    return context->timestamp_ns;
+}
+
+namespace {
+
+ModuleRequestEvent event_of(const Context& context)
+{
+    ModuleRequestEvent event;
+    event.comm = std::string(context.comm);
+    event.pid = context.pid;
+    event.cpu = context.cpu;
+    event.timestamp_ns = context.timestamp_ns;
+    if (!split_module_request_body(context.body, event)) {
+        event.name = std::string(context.body);
+        event.name_certain = false;
+    }
+    return event;
+}
+
+} // namespace
 
 std::optional<ModuleRequestEvent> parse_module_request_line(std::string_view line)
 {
     const auto context = parse_context(line);
     if (!context || context->event != module_request_event)
         return std::nullopt;
-    ModuleRequestEvent event;
-    event.comm = std::string(context->comm);
-    event.pid = context->pid;
-    event.cpu = context->cpu;
-    event.timestamp_ns = context->timestamp_ns;
-    if (!split_module_request_body(context->body, event)) {
-        event.name = std::string(context->body);
-        event.name_certain = false;
-    }
-    return event;
+    return event_of(*context);
 }
 
 ModuleRequestTrace parse_module_request_trace(std::string_view text)
@@ -252,21 +272,48 @@ ModuleRequestTrace parse_module_request_trace(std::string_view text)
     ModuleRequestTrace trace;
     bool in_header = true;
     bool taint_next = false; // the line before was no event: the next event may be the rest of its record
+    bool lost_pending = false; // a LOST marker waits for the event after it
+    std::string joined; // a record whose comm holds newlines, put back together
     while (!text.empty()) {
-        const auto newline = text.find('\n');
-        const bool terminated = newline != std::string_view::npos;
-        const std::string_view line = text.substr(0, terminated ? newline : text.size());
+        auto newline = text.find('\n');
+        bool terminated = newline != std::string_view::npos;
+        std::string_view line = text.substr(0, terminated ? newline : text.size());
         text.remove_prefix(terminated ? newline + 1 : text.size());
+
+        // A comm set with prctl(PR_SET_NAME) may hold newlines, which split the record inside its
+        // 16-character comm field: a short line followed by the rest. Join while the newline lies
+        // within the field; the fixed layout after it decides whether it really was one record.
+        auto context = parse_context(line);
+        if (!context && line.size() < comm_width && !text.empty()) {
+            joined.assign(line);
+            std::string_view rest = text;
+            while (joined.size() < comm_width && !rest.empty()) {
+                const auto next = rest.find('\n');
+                const bool next_terminated = next != std::string_view::npos;
+                joined += '\n';
+                joined.append(rest.substr(0, next_terminated ? next : rest.size()));
+                rest.remove_prefix(next_terminated ? next + 1 : rest.size());
+                if ((context = parse_context(joined))) {
+                    line = joined;
+                    text = rest;
+                    terminated = next_terminated;
+                    break;
+                }
+            }
+        }
 
         if (in_header && starts_with(line, "#")) {
             parse_header_line(line, trace);
             continue;
         }
         in_header = false;
-        if (is_buffer_started_marker(line) || parse_lost_marker(line, trace))
+        if (is_buffer_started_marker(line))
             continue;
+        if (parse_lost_marker(line, trace)) {
+            lost_pending = true;
+            continue;
+        }
 
-        const auto context = parse_context(line);
         if (!context) {
             // A name with a newline continues here, or the text is not what the kernel prints:
             // neither the event before nor the one after can be trusted to be whole.
@@ -278,6 +325,10 @@ ModuleRequestTrace parse_module_request_trace(std::string_view text)
         }
         auto& oldest = trace.cpu_oldest_ns.try_emplace(context->cpu, context->timestamp_ns).first->second;
         oldest = std::min(oldest, context->timestamp_ns);
+        if (lost_pending) {
+            trace.lost_until_ns = std::max(trace.lost_until_ns.value_or(0), context->timestamp_ns);
+            lost_pending = false;
+        }
         if (context->event != module_request_event) {
             if (context->event == "tracing_mark_write" && context->body == recording_marker)
                 trace.recording_since_ns = std::max(trace.recording_since_ns.value_or(0), context->timestamp_ns);
@@ -285,15 +336,15 @@ ModuleRequestTrace parse_module_request_trace(std::string_view text)
             taint_next = false;
             continue;
         }
-        auto event = parse_module_request_line(line);
-        if (!event) // cannot happen: the context parsed; kept so that a future change cannot crash here
-            continue;
+        auto event = event_of(*context);
         // A last line without its '\n' was cut (a bounded read): the name may be cut too.
         if (taint_next || !terminated)
-            event->name_certain = false;
+            event.name_certain = false;
         taint_next = false;
-        trace.events.push_back(std::move(*event));
+        trace.events.push_back(std::move(event));
     }
+    if (lost_pending)
+        trace.lost_until_ns = std::numeric_limits<std::uint64_t>::max();
     return trace;
 }
 

@@ -50,9 +50,12 @@ struct ModuleRequestTrace {
     // "# entries-in-buffer/entries-written: A/B": B > A means the ring buffer overwrote events.
     std::optional<std::uint64_t> entries_in_buffer;
     std::optional<std::uint64_t> entries_written;
-    // "CPU:N [LOST M EVENTS]" markers; lost_uncounted for "CPU:N [LOST EVENTS]".
+    // "CPU:N [LOST M EVENTS]" markers; lost_uncounted for "CPU:N [LOST EVENTS]". The kernel prints
+    // one right before the first event after the loss, so everything older than that event may be
+    // gone: lost_until_ns (the maximum when nothing follows the marker).
     std::uint64_t lost_events = 0;
     bool lost_uncounted = false;
+    std::optional<std::uint64_t> lost_until_ns;
     // Lines of other events (the instance should have none) and lines that are nothing the kernel prints.
     std::size_t other_events = 0;
     std::size_t malformed_lines = 0;
@@ -62,13 +65,17 @@ struct ModuleRequestTrace {
     std::optional<std::uint64_t> recording_since_ns;
     // Set by a reader that had to stop before the end: the newest events may be missing.
     bool cut_short = false;
+    // Set by a reader that keeps events itself (request_trace's journal): events older than this may
+    // have been dropped by it.
+    std::uint64_t gap_until_ns = 0;
 
     // Whether the buffer has dropped any event since it was last reset.
     bool lost_any() const;
-    // The time from which the trace holds every request: the recording marker while nothing was
-    // lost, otherwise the newest of the CPUs' oldest records (anything older may be gone). With
-    // neither (an instance kmod-tools did not set up), or a text cut short, nothing is known
-    // complete: the maximum.
+    // The time from which the trace holds every request: the recording marker, or later if events
+    // were lost since (lost_until_ns, gap_until_ns, or for a `trace` file whose buffer overwrote
+    // events, the newest of the CPUs' oldest records). Without a marker (an instance kmod-tools did
+    // not set up, unless overwriting took it), or for a text cut short, nothing is known complete:
+    // the maximum.
     std::uint64_t complete_since_ns() const;
 };
 
@@ -76,7 +83,10 @@ struct ModuleRequestTrace {
 // as the kernel prints it. An event whose line lacks the tail comes back with name_certain = false.
 std::optional<ModuleRequestEvent> parse_module_request_line(std::string_view line);
 
-// A whole `trace` text. Never throws on content (any byte sequence is fine) and never crashes;
+// The timestamp of a line that starts an event record (of any event), or std::nullopt.
+std::optional<std::uint64_t> trace_record_timestamp(std::string_view line);
+
+// A whole `trace` (or `trace_pipe`) text. Never throws on content (any byte sequence is fine) and never crashes;
 // what it cannot read is counted in malformed_lines.
 ModuleRequestTrace parse_module_request_trace(std::string_view text);
 

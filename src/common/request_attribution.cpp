@@ -6,6 +6,7 @@
 #include "request_trace.hpp"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <unordered_map>
 
@@ -19,8 +20,12 @@ constexpr std::size_t max_probes = 64;
 constexpr int max_reads = 3;
 constexpr std::size_t described_candidates = 3;
 
-std::uint64_t boottime_now_ns()
+// The calling process's start (the kernel's exec of the helper); now if /proc cannot say, which
+// only makes the window checked for completeness later, never shorter.
+std::uint64_t helper_start_ns(const Paths& paths)
 {
+    if (const auto start = task_start_ns(paths, ::getpid()))
+        return *start;
     timespec now{};
     ::clock_gettime(CLOCK_BOOTTIME, &now);
     return static_cast<std::uint64_t>(now.tv_sec) * 1000000000 + static_cast<std::uint64_t>(now.tv_nsec);
@@ -76,12 +81,12 @@ std::string Attribution::describe() const
     return text + "; judged as " + std::string(to_string(requester_class)) + ")";
 }
 
-Attribution match_request(const ModuleRequestTrace& trace, std::string_view name, std::uint64_t now_ns,
+Attribution match_request(const ModuleRequestTrace& trace, std::string_view name, std::uint64_t helper_start_ns,
                           const TaskProbe& probe)
 {
     const std::uint64_t since = trace.complete_since_ns();
-    const bool recent_complete = since <= now_ns && now_ns - since >= attribution_slack_ns;
-    const std::uint64_t recent = now_ns > attribution_slack_ns ? now_ns - attribution_slack_ns : 0;
+    const std::uint64_t recent = helper_start_ns > attribution_slack_ns ? helper_start_ns - attribution_slack_ns : 0;
+    const bool recent_complete = helper_start_ns > attribution_slack_ns && since <= recent;
 
     // Each task's latest event. Nothing real precedes the recording marker (a line there could only
     // come from a marker write while set-up had markers on).
@@ -105,6 +110,7 @@ Attribution match_request(const ModuleRequestTrace& trace, std::string_view name
 
     std::vector<RequesterInfo> certain;
     std::vector<RequesterInfo> possible;
+    std::uint64_t certain_event_ns = 0;
     std::size_t probes = 0;
     bool too_many = false;
     for (const auto& [pid, event] : latest) {
@@ -122,9 +128,10 @@ Attribution match_request(const ModuleRequestTrace& trace, std::string_view name
             continue;
         if (info->start_ns > event->timestamp_ns) // the pid was reused since that event
             continue;
-        if (exact && !maybe_stale && info->waiting_for_module == RequesterInfo::Waiting::yes)
+        if (exact && !maybe_stale && info->waiting_for_module == RequesterInfo::Waiting::yes) {
             certain.push_back(std::move(*info));
-        else
+            certain_event_ns = event->timestamp_ns;
+        } else
             possible.push_back(std::move(*info));
     }
 
@@ -146,6 +153,7 @@ Attribution match_request(const ModuleRequestTrace& trace, std::string_view name
         result.reason = AttributionReason::certain;
         result.requester_class = classify(certain.front());
         result.candidates = std::move(certain);
+        result.event_ns = certain_event_ns;
         return result;
     }
     result.kind = AttributionKind::ambiguous;
@@ -186,17 +194,17 @@ Attribution attribute_request(const Paths& paths, std::string_view name)
         }
     };
     try {
+        const auto started = helper_start_ns(paths);
         auto snapshot = read_request_trace(paths);
         for (int read = 1;; ++read) {
             if (snapshot.status.state != TraceState::ready)
                 return unknown(AttributionReason::tracing_not_set_up, snapshot.status.problem);
-            auto result = match_request(snapshot.trace, name, boottime_now_ns(), probe);
+            auto result = match_request(snapshot.trace, name, started, probe);
             if (result.candidates.empty())
                 return result;
             // A candidate whose latest event looked like this name may have started a new request
-            // after the snapshot; then the count moved and the next snapshot shows it.
-            const auto written = request_trace_entries_written(paths);
-            if (written && written == snapshot.trace.entries_written)
+            // after the snapshot; then the journal grew and the next snapshot shows it.
+            if (request_trace_generation(paths) == snapshot.generation)
                 return result;
             if (read == max_reads) {
                 if (result.kind == AttributionKind::attributed) {

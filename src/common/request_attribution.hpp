@@ -8,10 +8,11 @@
 //   - a task's latest event is what it waits for only if none of its newer events can be missing:
 //     its event must not be older than the trace's complete_since_ns();
 //   - the real requester's own event could be missing if the buffer lost events (or the recording
-//     started) shortly before it; so nothing may be missing from the last attribution_slack_ns;
+//     started) shortly before it; so nothing may be missing from attribution_slack_ns before the
+//     helper started (the kernel starts the helper right after the event);
 //   - a pid reused since its event (a task started after it) is not the requester;
-//   - a task that started a new request while we read /proc is caught by re-reading the trace if
-//     its event count moved (attribute_request).
+//   - a task that started a new request while we read /proc is caught by reading the trace again
+//     and matching again if it grew meanwhile (attribute_request).
 // Anything less is "ambiguous", judged by the stricter class of every task it may be (and unknown,
 // if the requester may be none of them); no event at all is "unknown". Never a guess.
 #pragma once
@@ -31,11 +32,12 @@
 
 namespace kmodtools {
 
-// How far back the trace must be complete for the requester's own event to be certainly in it: the
-// kernel queues the helper right after the event, and exec'ing it takes milliseconds even under
-// load (measured in the VM: ~10 ms under TCG); 2 s leaves a wide margin. A burst that overwrites
-// the buffer within that time, or a recording that began within it, makes a match "ambiguous".
-inline constexpr std::uint64_t attribution_slack_ns = 2'000'000'000;
+// How long before the helper started the trace must be complete for the requester's own event to
+// be certainly in it: the kernel queues the helper right after the event, and starting it takes
+// milliseconds (measured in the VM under TCG: ~10 ms alone, up to ~MAXDELAY with 30 at once); 1 s
+// leaves a wide margin. A burst that overwrote events within that time, or a recording that began
+// within it (the first second after set-up), makes a match "ambiguous", judged as unknown.
+inline constexpr std::uint64_t attribution_slack_ns = 1'000'000'000;
 
 enum class AttributionKind { attributed, ambiguous, unknown };
 
@@ -58,6 +60,7 @@ struct Attribution {
     // attributed: the requester's class; ambiguous: the stricter of the candidates' (unknown when the
     // requester may be none of them); unknown: unknown.
     RequesterClass requester_class = RequesterClass::unknown;
+    std::uint64_t event_ns = 0; // attributed: the timestamp of the requester's event (trace clock)
 
     // For audit lines after "from ": "pid 812 ('sock-test', uid 1000, ...)", "an unknown requester
     // (tracing not set up: ...)", "an ambiguous requester (2 tasks wait for 'fs-x': pid ..., pid ...;
@@ -67,13 +70,14 @@ struct Attribution {
 
 using TaskProbe = std::function<std::optional<RequesterInfo>(pid_t)>;
 
-// The matcher alone: `now_ns` in the trace clock, `probe` reads a task (std::nullopt: it is gone).
-Attribution match_request(const ModuleRequestTrace& trace, std::string_view name, std::uint64_t now_ns,
+// The matcher alone: `helper_start_ns` when the helper started, in the trace clock (CLOCK_BOOTTIME);
+// `probe` reads a task (std::nullopt: it is gone).
+Attribution match_request(const ModuleRequestTrace& trace, std::string_view name, std::uint64_t helper_start_ns,
                           const TaskProbe& probe);
 
-// What the helper calls: reads kmod-tools' trace instance and /proc (CLOCK_BOOTTIME is the trace
-// clock). Never throws for what it finds: an unreadable trace is "tracing not set up", with the
-// error as detail.
+// What the helper calls: reads kmod-tools' trace instance and /proc; the helper's start time is that
+// of the calling process. Never throws for what it finds: an unreadable trace is "tracing not set
+// up", with the error as detail.
 Attribution attribute_request(const Paths& paths, std::string_view name);
 
 } // namespace kmodtools

@@ -4,6 +4,7 @@
 
 #include "error.hpp"
 #include "owned_file.hpp"
+#include "request_event_journal.hpp"
 #include "request_name.hpp"
 #include "text_file.hpp"
 #include "unique_fd.hpp"
@@ -16,6 +17,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <functional>
 #include <initializer_list>
 
 namespace kmodtools {
@@ -23,10 +25,6 @@ namespace {
 
 constexpr long tracefs_magic = 0x74726163; // include/uapi/linux/magic.h
 constexpr std::string_view wanted_event = "module:module_request";
-// Far more than request_trace_buffer_kb of any real machine formats to; a reader stopped here
-// marks the trace cut short rather than hold the helper up.
-constexpr std::size_t max_trace_text = 16 << 20;
-constexpr std::size_t header_bytes = 4096;
 
 struct Tracefs {
     UniqueFd fd;
@@ -123,12 +121,22 @@ std::string configuration_problem(int fd, const std::filesystem::path& dir, bool
         const char* name;
         std::string_view value;
     };
-    for (const Expected& expected : {Expected{"set_event", wanted_event}, Expected{"set_event_pid", ""},
-                                     Expected{"tracing_on", "1"}, Expected{"options/overwrite", "1"},
-                                     Expected{"options/pause-on-trace", "0"}, Expected{"options/markers", "0"}}) {
+    for (const Expected& expected :
+         {Expected{"set_event", wanted_event}, Expected{"set_event_pid", ""}, Expected{"tracing_on", "1"}}) {
         const auto value = read_attribute(fd, dir, expected.name);
         if (value != expected.value)
             return std::string(expected.name) + " is " + quote_name(value) + ", not " + quote_name(expected.value);
+    }
+    // One read for the three options: trace_options lists every option as NAME or noNAME.
+    const auto options = "\n" + read_attribute(fd, dir, "trace_options") + "\n";
+    struct Option {
+        std::string_view name;
+        bool on;
+    };
+    for (const Option& option : {Option{"overwrite", true}, Option{"pause-on-trace", false}, Option{"markers", false}}) {
+        const std::string wanted = "\n" + std::string(option.on ? "" : "no") + std::string(option.name) + "\n";
+        if (options.find(wanted) == std::string::npos)
+            return "option " + std::string(option.name) + " is not " + (option.on ? "on" : "off") + " in trace_options";
     }
     const auto clock = selected_clock(read_attribute(fd, dir, "trace_clock"));
     if (clock != "boot")
@@ -138,31 +146,12 @@ std::string configuration_problem(int fd, const std::filesystem::path& dir, bool
         const auto size = read_attribute(fd, dir, "buffer_size_kb");
         unsigned kb = 0;
         const auto result = std::from_chars(size.data(), size.data() + size.size(), kb);
-        if (result.ec != std::errc() || kb != request_trace_buffer_kb || size.find('(') != std::string::npos)
+        // The kernel rounds up to whole sub-buffers of 4080 bytes: 16 reads back as 19.
+        if (result.ec != std::errc() || kb < request_trace_buffer_kb || kb >= request_trace_buffer_kb + 4 ||
+            size.find('(') != std::string::npos)
             return "buffer_size_kb is " + quote_name(size) + ", not '" + std::to_string(request_trace_buffer_kb) + "'";
     }
     return {};
-}
-
-// Reads at most `limit` bytes; sets `cut` if there was more.
-std::string read_bounded(int fd, const std::filesystem::path& path, std::size_t limit, bool& cut)
-{
-    std::string text;
-    char buffer[16384];
-    cut = false;
-    while (text.size() < limit) {
-        const ssize_t got = ::read(fd, buffer, std::min(sizeof buffer, limit - text.size()));
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            throw Error::system(errno, "cannot read " + path.string());
-        }
-        if (got == 0)
-            return text;
-        text.append(buffer, static_cast<std::size_t>(got));
-    }
-    cut = true;
-    return text;
 }
 
 struct Instance {
@@ -196,8 +185,25 @@ std::optional<Instance> open_instance(const Paths& paths, TraceStatus& status)
     return Instance{std::move(*tracefs), std::move(instances), std::move(fd), dir};
 }
 
-// The settings and the trace of an existing instance.
-TraceSnapshot inspect(const Instance& instance, bool check_buffer_size)
+std::uint64_t boottime_now_ns()
+{
+    timespec now{};
+    ::clock_gettime(CLOCK_BOOTTIME, &now);
+    return static_cast<std::uint64_t>(now.tv_sec) * 1000000000 + static_cast<std::uint64_t>(now.tv_nsec);
+}
+
+std::function<UniqueFd()> pipe_opener(const Instance& instance, const std::filesystem::path& pipe_path)
+{
+    return [&instance, &pipe_path]() {
+        UniqueFd pipe(::openat(instance.fd.get(), "trace_pipe", O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+        if (!pipe)
+            throw Error::system(errno, "cannot open " + pipe_path.string());
+        return pipe;
+    };
+}
+
+// The settings and the events of an existing instance (drained from trace_pipe into the journal).
+TraceSnapshot inspect(const Paths& paths, const Instance& instance, bool check_buffer_size)
 {
     TraceSnapshot snapshot;
     snapshot.status.instance_dir = instance.dir;
@@ -206,24 +212,19 @@ TraceSnapshot inspect(const Instance& instance, bool check_buffer_size)
         snapshot.status.problem = std::move(problem);
         return snapshot;
     }
-    UniqueFd trace_fd(::openat(instance.fd.get(), "trace", O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!trace_fd)
-        throw Error::system(errno, "cannot open " + (instance.dir / "trace").string());
-    bool cut = false;
-    const auto text = read_bounded(trace_fd.get(), instance.dir / "trace", max_trace_text, cut);
-    snapshot.trace = parse_module_request_trace(text);
-    snapshot.trace.cut_short = cut;
-    if (!snapshot.trace.entries_written) {
+    const auto pipe_path = instance.dir / "trace_pipe";
+    const auto journal = drain_request_events(paths, pipe_opener(instance, pipe_path), pipe_path, boottime_now_ns());
+    snapshot.trace = parse_module_request_trace(journal.events);
+    snapshot.trace.cut_short = journal.cut_short;
+    snapshot.trace.gap_until_ns = journal.gap_until_ns;
+    snapshot.generation = journal.generation;
+    if (!snapshot.trace.recording_since_ns) {
         snapshot.status.state = TraceState::misconfigured;
-        snapshot.status.problem = (instance.dir / "trace").string() + " has no entries-written header";
-    } else if (!snapshot.trace.recording_since_ns && !snapshot.trace.lost_any()) {
-        snapshot.status.state = TraceState::misconfigured;
-        snapshot.status.problem = "the instance was not set up by kmod-tools (no start marker in its trace)";
-    } else {
-        snapshot.status.state = TraceState::ready;
+        snapshot.status.problem = "the instance was not set up by kmod-tools (no start marker in its events)";
+        snapshot.trace = {};
         return snapshot;
     }
-    snapshot.trace = {};
+    snapshot.status.state = TraceState::ready;
     return snapshot;
 }
 
@@ -237,7 +238,7 @@ TraceSnapshot read_snapshot(const Paths& paths, bool check_buffer_size)
         snapshot.status = {TraceState::absent, instance->dir.string() + " does not exist", instance->dir};
         return snapshot;
     }
-    return inspect(*instance, check_buffer_size);
+    return inspect(paths, *instance, check_buffer_size);
 }
 
 // rmdir fails with EBUSY while a reader (another helper) has a file of the instance open.
@@ -284,12 +285,14 @@ TraceStatus set_up_request_trace(const Paths& paths)
     if (!instance)
         throw Error::failure("cannot set up request tracing: " + status.problem);
     if (instance->fd) {
-        const auto existing = inspect(*instance, true);
+        const auto existing = inspect(paths, *instance, true);
         if (existing.status.state == TraceState::ready)
             return existing.status;
         instance->fd.reset();
         remove_instance(instance->instances.get(), instance->dir);
     }
+    // Before the instance exists, so that no helper drains its events into the old journal.
+    reset_request_events(paths);
     const std::string name(request_trace_instance);
     // The mode is tracefs' own choice (0750 for instances); EEXIST: a concurrent set-up made it first
     // and configures it the same way.
@@ -300,18 +303,22 @@ TraceStatus set_up_request_trace(const Paths& paths)
         throw Error::system(errno, "cannot open " + instance->dir.string());
     const int fd = instance->fd.get();
     const auto& dir = instance->dir;
-    // The clock and the size reset the buffer, so they come first.
+    // Enabling an event lets the kernel expand the global instance's boot-time buffer, as any
+    // tracing user does; resizing ours first would instead pin the global one at its boot size
+    // (ring_buffer_expanded is global). The clock and the size reset our buffer, so they come
+    // before recording starts.
+    write_attribute(fd, dir, "set_event", wanted_event);
+    write_attribute(fd, dir, "tracing_on", "0");
     write_attribute(fd, dir, "trace_clock", "boot");
     write_attribute(fd, dir, "buffer_size_kb", std::to_string(request_trace_buffer_kb));
     write_attribute(fd, dir, "options/overwrite", "1");
     write_attribute(fd, dir, "options/pause-on-trace", "0");
     write_attribute(fd, dir, "set_event_pid", "");
-    write_attribute(fd, dir, "set_event", wanted_event);
     write_attribute(fd, dir, "tracing_on", "1");
     // From here on every request is recorded; the marker says since when, then markers go off.
     write_attribute(fd, dir, "trace_marker", recording_marker);
     write_attribute(fd, dir, "options/markers", "0");
-    const auto result = inspect(*instance, true);
+    const auto result = inspect(paths, *instance, true);
     if (result.status.state != TraceState::ready)
         throw Error::failure("set up " + dir.string() + ", but " + result.status.problem);
     return result.status;
@@ -324,24 +331,19 @@ bool remove_request_trace(const Paths& paths)
     if (!instance || !instance->fd)
         return false;
     instance->fd.reset();
-    return remove_instance(instance->instances.get(), instance->dir);
+    const bool removed = remove_instance(instance->instances.get(), instance->dir);
+    reset_request_events(paths);
+    return removed;
 }
 
-std::optional<std::uint64_t> request_trace_entries_written(const Paths& paths)
+std::optional<std::uint64_t> request_trace_generation(const Paths& paths)
 {
     TraceStatus status;
     auto instance = open_instance(paths, status);
     if (!instance || !instance->fd)
         return std::nullopt;
-    UniqueFd trace_fd(::openat(instance->fd.get(), "trace", O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!trace_fd)
-        return std::nullopt;
-    bool cut = false;
-    const auto head = read_bounded(trace_fd.get(), instance->dir / "trace", header_bytes, cut);
-    // Only the header lines: an event cut at header_bytes must not count as anything.
-    const auto end = head.find("\n ");
-    return parse_module_request_trace(std::string_view(head).substr(0, end == std::string::npos ? head.size() : end + 1))
-        .entries_written;
+    const auto pipe_path = instance->dir / "trace_pipe";
+    return drain_request_events(paths, pipe_opener(*instance, pipe_path), pipe_path, boottime_now_ns(), false).generation;
 }
 
 } // namespace kmodtools

@@ -9,10 +9,12 @@
 // settings are what attribution relies on, so they are checked on every read, not only at set-up:
 //   - set_event is exactly module:module_request, set_event_pid empty, tracing_on 1;
 //   - trace_clock is boot (CLOCK_BOOTTIME, the clock of /proc/PID/stat's start time);
-//   - options: overwrite 1 (keep the newest events, count the lost), pause-on-trace 0 (a reader must
-//     not stop the recording of requests other helpers are looking for), markers 0 (a trace_marker
-//     write with newlines could forge event lines);
+//   - trace_options: overwrite (keep the newest events, count the lost), nopause-on-trace (a reader
+//     must not stop the recording of requests other helpers are looking for), nomarkers (a
+//     trace_marker write with newlines could forge event lines);
 //   - buffer_size_kb is request_trace_buffer_kb per CPU (only checked at set-up).
+// Events are read from trace_pipe into a journal every helper shares (request_event_journal.hpp):
+// opening `trace` costs a synchronize_rcu() each time, trace_pipe does not.
 #pragma once
 
 #include "module_request_trace.hpp"
@@ -27,8 +29,9 @@
 namespace kmodtools {
 
 inline constexpr std::string_view request_trace_instance = "kmod-tools";
-// Per CPU. An event takes ~50 bytes of buffer (~300 requests a CPU) and every helper run formats all
-// of them, so the buffer is kept small; what a burst pushes out only makes attribution "ambiguous".
+// Per CPU. An event takes ~50 bytes (~350 requests a CPU), and helpers drain the buffer at every
+// request, so it only has to hold a burst; what a bigger burst pushes out makes attribution
+// "ambiguous", never wrong.
 inline constexpr unsigned request_trace_buffer_kb = 16;
 
 enum class TraceState {
@@ -59,13 +62,17 @@ bool remove_request_trace(const Paths& paths);
 struct TraceSnapshot {
     TraceStatus status;
     ModuleRequestTrace trace; // empty unless status.state is ready
+    // Of the event journal (request_event_journal.hpp): a later snapshot with the same generation
+    // holds no newer events.
+    std::uint64_t generation = 0;
 };
 
-// The instance's events now, with its settings checked (what every kernel request reads).
+// The instance's events now, with its settings checked (what every kernel request reads): drains
+// its trace_pipe into the shared event journal and returns the journal.
 TraceSnapshot read_request_trace(const Paths& paths);
 
-// Only the count of events ever written to the instance (the trace header): a change since a
-// snapshot means new requests arrived meanwhile. std::nullopt if it cannot be read.
-std::optional<std::uint64_t> request_trace_entries_written(const Paths& paths);
+// Only drains trace_pipe and returns the journal's generation, without checking settings or reading
+// events: the cheap "has anything arrived since that snapshot?". std::nullopt without an instance.
+std::optional<std::uint64_t> request_trace_generation(const Paths& paths);
 
 } // namespace kmodtools

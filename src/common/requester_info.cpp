@@ -207,6 +207,23 @@ std::optional<RequesterClass> parse_requester_class(std::string_view text)
 
 RequesterClass stricter(RequesterClass a, RequesterClass b) { return a > b ? a : b; }
 
+namespace {
+std::uint64_t ticks_to_ns(std::uint64_t ticks)
+{
+    const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
+    return ticks * (1000000000 / static_cast<std::uint64_t>(ticks_per_second > 0 ? ticks_per_second : 100));
+}
+} // namespace
+
+std::optional<std::uint64_t> task_start_ns(const Paths& paths, pid_t pid)
+{
+    const auto stat = read_task_file(paths.proc_dir() / std::to_string(pid) / "stat");
+    const auto fields = stat ? parse_stat(*stat) : std::nullopt;
+    if (!fields)
+        return std::nullopt;
+    return ticks_to_ns(fields->start_ticks);
+}
+
 std::optional<RequesterInfo> read_requester_info(const Paths& paths, pid_t pid)
 {
     if (pid <= 0)
@@ -223,8 +240,7 @@ std::optional<RequesterInfo> read_requester_info(const Paths& paths, pid_t pid)
     info.pid = pid;
     info.comm = stat->comm;
     info.kernel_thread = (stat->flags & pf_kthread) != 0;
-    const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
-    info.start_ns = stat->start_ticks * (1000000000 / static_cast<std::uint64_t>(ticks_per_second > 0 ? ticks_per_second : 100));
+    info.start_ns = ticks_to_ns(stat->start_ticks);
 
     const auto status = read_task_file(task / "status");
     if (!status)

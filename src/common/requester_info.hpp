@@ -53,6 +53,9 @@ struct RequesterInfo {
 // without it, /proc/PID/wchan alone tells whether the task waits.
 std::optional<RequesterInfo> read_requester_info(const Paths& paths, pid_t pid);
 
+// Only the start time of a task (since boot, as RequesterInfo::start_ns), from /proc/PID/stat.
+std::optional<std::uint64_t> task_start_ns(const Paths& paths, pid_t pid);
+
 RequesterClass classify(const RequesterInfo& info);
 
 // "pid 812 ('sock-test', uid 1000, no CAP_SYS_MODULE, cgroup '/user.slice')": one line, every byte the
