@@ -15,15 +15,18 @@ inline void report_skip(const char* reason)
     std::fflush(stdout);
 }
 
-inline bool is_root() { return ::geteuid() == 0; }
+inline bool is_root()
+{
+    return ::geteuid() == 0;
+}
 
 } // namespace kmodtools::testing
 
 // Use as the first statement of a test case or subcase: `SKIP_UNLESS(is_root(), "needs root to chown");`
-#define SKIP_UNLESS(condition, reason)                                                                              \
-    do {                                                                                                            \
-        if (!(condition)) {                                                                                         \
-            ::kmodtools::testing::report_skip(reason);                                                              \
-            return;                                                                                                 \
-        }                                                                                                           \
+#define SKIP_UNLESS(condition, reason)                                                                                 \
+    do {                                                                                                               \
+        if (!(condition)) {                                                                                            \
+            ::kmodtools::testing::report_skip(reason);                                                                 \
+            return;                                                                                                    \
+        }                                                                                                              \
     } while (false)

@@ -25,8 +25,10 @@ const std::string header = "# tracer: nop\n"
                            "#                              |||| /     delay\n"
                            "#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION\n"
                            "#              | |         |   |||||     |         |\n";
-const std::string marker_line = "     kmod-sysctl-90      [000] .....     5.100000: tracing_mark_write: kmod-tools: recording\n";
-const std::string minix_line = "           mount-107     [000] .....     5.689224: module_request: fs-minix wait=1 call_site=get_fs_type\n";
+const std::string marker_line =
+    "     kmod-sysctl-90      [000] .....     5.100000: tracing_mark_write: kmod-tools: recording\n";
+const std::string minix_line =
+    "           mount-107     [000] .....     5.689224: module_request: fs-minix wait=1 call_site=get_fs_type\n";
 const std::string socket_line =
     "       vm-socket-122     [000] .....     6.159579: module_request: net-pf-5 wait=1 call_site=__sock_create\n";
 
@@ -71,25 +73,27 @@ TEST_CASE("other layouts the kernel prints")
 {
     SUBCASE("without irq-info")
     {
-        const auto event = parse_module_request_line("           mount-107     [000]      5.689224: module_request: fs-minix wait=1 call_site=get_fs_type");
+        const auto event = parse_module_request_line(
+            "           mount-107     [000]      5.689224: module_request: fs-minix wait=1 call_site=get_fs_type");
         REQUIRE(event);
         CHECK(event->name == "fs-minix");
     }
     SUBCASE("with record-tgid")
     {
-        const auto event = parse_module_request_line(
-            "           mount-107     (    107) [002] d..1.  1234.000001: module_request: fs-minix wait=1 call_site=get_fs_type");
+        const auto event = parse_module_request_line("           mount-107     (    107) [002] d..1.  1234.000001: "
+                                                     "module_request: fs-minix wait=1 call_site=get_fs_type");
         REQUIRE(event);
         CHECK(event->cpu == 2);
         CHECK(event->timestamp_ns == 1234000001000ULL);
-        const auto no_tgid = parse_module_request_line(
-            "           mount-107     (-------) [002] .....  1234.000001: module_request: fs-minix wait=1 call_site=get_fs_type");
+        const auto no_tgid = parse_module_request_line("           mount-107     (-------) [002] .....  1234.000001: "
+                                                       "module_request: fs-minix wait=1 call_site=get_fs_type");
         CHECK(no_tgid);
     }
     SUBCASE("a seven-digit pid, a four-digit cpu, a long uptime")
     {
-        const auto event = parse_module_request_line(
-            "           <...>-4194303 [1023] ..... 99999999.999999: module_request: crypto-aes wait=0 call_site=crypto_alg_mod_lookup [crypto]");
+        const auto event =
+            parse_module_request_line("           <...>-4194303 [1023] ..... 99999999.999999: module_request: "
+                                      "crypto-aes wait=0 call_site=crypto_alg_mod_lookup [crypto]");
         REQUIRE(event);
         CHECK(event->comm == "<...>");
         CHECK(event->pid == 4194303);
@@ -117,7 +121,8 @@ TEST_CASE("comm with newlines splits the record inside its field: put back toget
     const auto trace = parse_module_request_trace(
         header + marker_line + std::string(16 - comm.size(), ' ') + comm +
         "-812     [000] .....     7.000000: module_request: net-pf-13 wait=1 call_site=__sock_create\n" +
-        "           a\nb\nc-813     [000] .....     7.100000: module_request: net-pf-14 wait=1 call_site=__sock_create\n" +
+        "           a\nb\nc-813     [000] .....     7.100000: module_request: net-pf-14 wait=1 "
+        "call_site=__sock_create\n" +
         socket_line);
     REQUIRE(trace.events.size() == 3);
     CHECK(trace.malformed_lines == 0);
@@ -133,18 +138,20 @@ TEST_CASE("hostile request names")
 {
     SUBCASE("quotes and a fake tail: the kernel's tail is the last one")
     {
-        const auto event = parse_module_request_line(
-            "           mount-205     [000] .....     7.609773: module_request: fs-a'b wait=1 call_site=x wait=1 call_site=get_fs_type");
+        const auto event =
+            parse_module_request_line("           mount-205     [000] .....     7.609773: module_request: fs-a'b "
+                                      "wait=1 call_site=x wait=1 call_site=get_fs_type");
         REQUIRE(event);
         CHECK(event->name == "fs-a'b wait=1 call_site=x");
         CHECK(event->name_certain);
     }
     SUBCASE("a newline ends the line early: the line and the rest are not trusted")
     {
-        const auto trace = parse_module_request_trace(
-            header + "           mount-300     [000] .....     8.000000: module_request: fs-x\n"
-                     "evil wait=1 call_site=get_fs_type\n" +
-            socket_line);
+        const auto trace =
+            parse_module_request_trace(header +
+                                       "           mount-300     [000] .....     8.000000: module_request: fs-x\n"
+                                       "evil wait=1 call_site=get_fs_type\n" +
+                                       socket_line);
         REQUIRE(trace.events.size() == 2);
         CHECK_FALSE(trace.events[0].name_certain);
         CHECK(trace.events[0].pid == 300);
@@ -172,15 +179,16 @@ TEST_CASE("hostile request names")
     SUBCASE("a huge name")
     {
         const std::string name(100000, 'n');
-        const auto event = parse_module_request_line("           mount-107     [000] .....     5.689224: module_request: " + name +
-                                                     " wait=1 call_site=get_fs_type");
+        const auto event =
+            parse_module_request_line("           mount-107     [000] .....     5.689224: module_request: " + name +
+                                      " wait=1 call_site=get_fs_type");
         REQUIRE(event);
         CHECK(event->name == name);
     }
     SUBCASE("an empty name")
     {
-        const auto event =
-            parse_module_request_line("           mount-107     [000] .....     5.689224: module_request:  wait=1 call_site=get_fs_type");
+        const auto event = parse_module_request_line(
+            "           mount-107     [000] .....     5.689224: module_request:  wait=1 call_site=get_fs_type");
         REQUIRE(event);
         CHECK(event->name.empty());
     }
@@ -210,8 +218,10 @@ TEST_CASE("markers of lost events and overruns")
             "     kmod-sysctl-90      [000] .....     5.100000: tracing_mark_write: kmod-tools: recording\n"
             "           mount-107     [000] .....    50.000000: module_request: fs-minix wait=1 call_site=get_fs_type\n"
             "CPU:0 [LOST 12 EVENTS]\n"
-            "       vm-socket-122     [000] .....    60.000000: module_request: net-pf-5 wait=1 call_site=__sock_create\n"
-            "       vm-socket-123     [000] .....    70.000000: module_request: net-pf-5 wait=1 call_site=__sock_create\n");
+            "       vm-socket-122     [000] .....    60.000000: module_request: net-pf-5 wait=1 "
+            "call_site=__sock_create\n"
+            "       vm-socket-123     [000] .....    70.000000: module_request: net-pf-5 wait=1 "
+            "call_site=__sock_create\n");
         CHECK(bounded.lost_until_ns == 60000000000ULL);
         CHECK(bounded.complete_since_ns() == 60000000000ULL);
     }
@@ -220,7 +230,8 @@ TEST_CASE("markers of lost events and overruns")
         const auto overwritten = parse_module_request_trace(
             "# entries-in-buffer/entries-written: 2/40   #P:2\n"
             "           mount-107     [001] .....    50.000000: module_request: fs-minix wait=1 call_site=get_fs_type\n"
-            "       vm-socket-122     [000] .....    60.000000: module_request: net-pf-5 wait=1 call_site=__sock_create\n");
+            "       vm-socket-122     [000] .....    60.000000: module_request: net-pf-5 wait=1 "
+            "call_site=__sock_create\n");
         CHECK(overwritten.complete_since_ns() == 60000000000ULL);
     }
 }
@@ -259,23 +270,27 @@ TEST_CASE("a truncated last line never yields a certain name")
 
 TEST_CASE("lines that are not events")
 {
-    for (const char* line : {"", "garbage", "           mount-107     [000] .....", "           mount-abc     [000] .....     5.689224: module_request: x wait=1 call_site=y",
-                             "           mount-107     [000] .....     5.68922: module_request: x wait=1 call_site=y",
-                             "           mount-107     [000] .....     5.6892245: module_request: x wait=1 call_site=y",
-                             "           mount-107     [00] .....     5.689224: module_request: x wait=1 call_site=y",
-                             "           mount-99999999 [000] .....     5.689224: module_request: x wait=1 call_site=y",
-                             "           mount-107     [000] .....  99999999999999999999.000000: module_request: x wait=1 call_site=y",
-                             "           mount-107     [000] .....     5.689224 module_request: x wait=1 call_site=y",
-                             "           mount-107     [000] .....     5.689224: module request: x wait=1 call_site=y",
-                             "           mount-107     [000] .....     5.689224: tracing_mark_write: module_request: x wait=1 call_site=y"}) {
+    for (const char* line :
+         {"", "garbage", "           mount-107     [000] .....",
+          "           mount-abc     [000] .....     5.689224: module_request: x wait=1 call_site=y",
+          "           mount-107     [000] .....     5.68922: module_request: x wait=1 call_site=y",
+          "           mount-107     [000] .....     5.6892245: module_request: x wait=1 call_site=y",
+          "           mount-107     [00] .....     5.689224: module_request: x wait=1 call_site=y",
+          "           mount-99999999 [000] .....     5.689224: module_request: x wait=1 call_site=y",
+          "           mount-107     [000] .....  99999999999999999999.000000: module_request: x wait=1 call_site=y",
+          "           mount-107     [000] .....     5.689224 module_request: x wait=1 call_site=y",
+          "           mount-107     [000] .....     5.689224: module request: x wait=1 call_site=y",
+          "           mount-107     [000] .....     5.689224: tracing_mark_write: module_request: x wait=1 "
+          "call_site=y"}) {
         CHECK_MESSAGE(!parse_module_request_line(line), line);
     }
     SUBCASE("a missing tail: a pid, but no name to trust")
     {
-        for (const char* line : {"           mount-107     [000] .....     5.689224: module_request: x wait=2 call_site=y",
-                                 "           mount-107     [000] .....     5.689224: module_request: x wait=1 call_site=",
-                                 "           mount-107     [000] .....     5.689224: module_request: x wait=1",
-                                 "           mount-107     [000] .....     5.689224: module_request: x"}) {
+        for (const char* line :
+             {"           mount-107     [000] .....     5.689224: module_request: x wait=2 call_site=y",
+              "           mount-107     [000] .....     5.689224: module_request: x wait=1 call_site=",
+              "           mount-107     [000] .....     5.689224: module_request: x wait=1",
+              "           mount-107     [000] .....     5.689224: module_request: x"}) {
             const auto event = parse_module_request_line(line);
             REQUIRE_MESSAGE(event, line);
             CHECK(event->pid == 107);

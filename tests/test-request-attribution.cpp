@@ -110,23 +110,26 @@ TEST_CASE("an old event of a task that no longer waits is not used")
     FakeTasks tasks;
     SUBCASE("the task is gone")
     {
-        const auto result = match_request(trace_of({event(812, "net-pf-33", 90 * second)}), "net-pf-33", now, tasks.probe());
+        const auto result =
+            match_request(trace_of({event(812, "net-pf-33", 90 * second)}), "net-pf-33", now, tasks.probe());
         CHECK(result.kind == AttributionKind::unknown);
         CHECK(result.reason == AttributionReason::no_matching_event);
-        CHECK(result.describe() == "an unknown requester (no matching event: no task that asked for it waits for it now)");
+        CHECK(result.describe() ==
+              "an unknown requester (no matching event: no task that asked for it waits for it now)");
     }
     SUBCASE("the task runs, or waits for something else")
     {
         tasks.add(task(812, 1000, false, false));
-        const auto result = match_request(trace_of({event(812, "net-pf-33", 90 * second)}), "net-pf-33", now, tasks.probe());
+        const auto result =
+            match_request(trace_of({event(812, "net-pf-33", 90 * second)}), "net-pf-33", now, tasks.probe());
         CHECK(result.kind == AttributionKind::unknown);
     }
     SUBCASE("the task asked for another name since: it waits for that one")
     {
         tasks.add(task(812, 0, true));
-        const auto result = match_request(
-            trace_of({event(812, "net-pf-33", 80 * second), event(812, "fs-xfs", 90 * second)}), "net-pf-33", now,
-            tasks.probe());
+        const auto result =
+            match_request(trace_of({event(812, "net-pf-33", 80 * second), event(812, "fs-xfs", 90 * second)}),
+                          "net-pf-33", now, tasks.probe());
         CHECK(result.kind == AttributionKind::unknown);
     }
     SUBCASE("the pid was reused by a task started after the event")
@@ -134,7 +137,8 @@ TEST_CASE("an old event of a task that no longer waits is not used")
         auto reused = task(812, 0, true);
         reused.start_ns = 95 * second;
         tasks.add(reused);
-        const auto result = match_request(trace_of({event(812, "net-pf-33", 90 * second)}), "net-pf-33", now, tasks.probe());
+        const auto result =
+            match_request(trace_of({event(812, "net-pf-33", 90 * second)}), "net-pf-33", now, tasks.probe());
         CHECK(result.kind == AttributionKind::unknown);
     }
     SUBCASE("a request that does not wait (request_module_nowait)")

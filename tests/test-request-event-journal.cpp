@@ -28,7 +28,10 @@ struct FakePipe {
         ::close(fds[0]);
         ::close(fds[1]);
     }
-    void put(const std::string& text) { REQUIRE(::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size())); }
+    void put(const std::string& text)
+    {
+        REQUIRE(::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    }
     JournalContent drain(const FakeRoot& root)
     {
         return drain_request_events(
@@ -39,12 +42,14 @@ struct FakePipe {
 std::string request_line(unsigned pid, unsigned seconds)
 {
     char line[160];
-    std::snprintf(line, sizeof line, "%16s-%-7u [000] ..... %5u.000000: module_request: fs-%u wait=1 call_site=get_fs_type\n",
-                  "mount", pid, seconds, pid);
+    std::snprintf(line, sizeof line,
+                  "%16s-%-7u [000] ..... %5u.000000: module_request: fs-%u wait=1 call_site=get_fs_type\n", "mount",
+                  pid, seconds, pid);
     return line;
 }
 
-const std::string marker = "     kmod-sysctl-90      [000] .....     1.000000: tracing_mark_write: kmod-tools: recording\n";
+const std::string marker =
+    "     kmod-sysctl-90      [000] .....     1.000000: tracing_mark_write: kmod-tools: recording\n";
 
 } // namespace
 
@@ -167,9 +172,9 @@ TEST_CASE("a journal others could steer is refused")
     {
         root.write("/tmp/elsewhere", "");
         root.symlink((root / "/tmp/elsewhere").string(), "/run/kmod-tools/request-events");
-        CHECK_THROWS_WITH_AS(pipe.drain(root),
-                             ("refusing " + (root / "/run/kmod-tools/request-events").string() + ": it is a symlink").c_str(),
-                             Error);
+        CHECK_THROWS_WITH_AS(
+            pipe.drain(root),
+            ("refusing " + (root / "/run/kmod-tools/request-events").string() + ": it is a symlink").c_str(), Error);
         CHECK_THROWS_AS(reset_request_events(root.paths()), Error);
     }
     SUBCASE("group-writable")

@@ -74,8 +74,8 @@ TEST_CASE("entries round-trip, hostile bytes included")
     auto e = entry(1700000000123456);
     CHECK(parse_history_line(format_history_entry(e).substr(0, format_history_entry(e).size() - 1)) == e);
     for (const std::string& name : {std::string("fs-a\tb\nkmod-request: audit: fake"), std::string("fs-\x1e\x1e"),
-                                   std::string("back\\x41slash"), std::string("caf\xc3\xa9\xff"), std::string(""),
-                                   std::string("it's \"quoted\" %s%n"), std::string("nul\0byte", 8)}) {
+                                    std::string("back\\x41slash"), std::string("caf\xc3\xa9\xff"), std::string(""),
+                                    std::string("it's \"quoted\" %s%n"), std::string("nul\0byte", 8)}) {
         CAPTURE(name);
         e.name = name;
         e.requester = "pid 1 ('" + name + "')";
@@ -276,7 +276,8 @@ TEST_CASE("files that must not be trusted are refused with a clear error")
     {
         root.write(history, "", 0620);
         CHECK_THROWS_WITH_AS(append_history(root.paths(), entry(1)),
-                             ("refusing " + (root / history).string() + ": writable by group or others").c_str(), Error);
+                             ("refusing " + (root / history).string() + ": writable by group or others").c_str(),
+                             Error);
         CHECK_THROWS_AS(read_history(root.paths()), Error);
     }
     SUBCASE("a directory")

@@ -71,9 +71,10 @@ TEST_CASE("a ready instance")
     CHECK(snapshot.trace.recording_since_ns == 5100000000ULL);
     CHECK(read_request_trace(root.paths()).generation == snapshot.generation);
     CHECK(request_trace_generation(root.paths()) == snapshot.generation);
-    root.write(instance + "/trace_pipe",
-               "       vm-socket-122     [000] .....     6.159579: module_request: net-pf-5 wait=1 call_site=__sock_create\n",
-               0640);
+    root.write(
+        instance + "/trace_pipe",
+        "       vm-socket-122     [000] .....     6.159579: module_request: net-pf-5 wait=1 call_site=__sock_create\n",
+        0640);
     const auto later = read_request_trace(root.paths());
     CHECK(later.generation > snapshot.generation);
     CHECK(later.trace.events.size() == 2);
@@ -127,8 +128,10 @@ TEST_CASE("every setting attribution relies on is checked on each read")
              {"set_event", "", "set_event is '', not 'module:module_request'"},
              {"set_event_pid", "812\n", "set_event_pid is '812', not ''"},
              {"tracing_on", "0\n", "tracing_on is '0', not '1'"},
-             {"trace_options", "nooverwrite\nnopause-on-trace\nnomarkers\n", "option overwrite is not on in trace_options"},
-             {"trace_options", "overwrite\npause-on-trace\nnomarkers\n", "option pause-on-trace is not off in trace_options"},
+             {"trace_options", "nooverwrite\nnopause-on-trace\nnomarkers\n",
+              "option overwrite is not on in trace_options"},
+             {"trace_options", "overwrite\npause-on-trace\nnomarkers\n",
+              "option pause-on-trace is not off in trace_options"},
              {"trace_options", "overwrite\nnopause-on-trace\nmarkers\n", "option markers is not off in trace_options"},
              {"trace_clock", "[local] global boot\n", "trace_clock is 'local', not 'boot'"}}) {
         CAPTURE(file);
@@ -154,7 +157,8 @@ TEST_CASE("every setting attribution relies on is checked on each read")
     SUBCASE("an instance kmod-tools did not set up: no start marker")
     {
         root.write(instance + "/trace_pipe",
-                   "           mount-107     [000] .....     5.689224: module_request: fs-minix wait=1 call_site=get_fs_type\n",
+                   "           mount-107     [000] .....     5.689224: module_request: fs-minix wait=1 "
+                   "call_site=get_fs_type\n",
                    0640);
         const auto status = check_request_trace(root.paths());
         CHECK(status.state == TraceState::misconfigured);
@@ -175,7 +179,8 @@ TEST_CASE("directories others could write are refused, not trusted")
     {
         ::chmod((root / instance).c_str(), 0777);
         CHECK_THROWS_WITH_AS(check_request_trace(root.paths()),
-                             ("refusing " + (root / instance).string() + ": writable by group or others").c_str(), Error);
+                             ("refusing " + (root / instance).string() + ": writable by group or others").c_str(),
+                             Error);
     }
     SUBCASE("tracefs itself")
     {

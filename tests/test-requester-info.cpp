@@ -126,8 +126,8 @@ TEST_CASE("stricter classes and their names")
     CHECK(stricter(RequesterClass::container, RequesterClass::unprivileged) == RequesterClass::container);
     CHECK(stricter(RequesterClass::unknown, RequesterClass::privileged) == RequesterClass::unknown);
     CHECK(stricter(RequesterClass::privileged, RequesterClass::privileged) == RequesterClass::privileged);
-    for (const auto c : {RequesterClass::privileged, RequesterClass::unprivileged, RequesterClass::container,
-                         RequesterClass::unknown})
+    for (const auto c :
+         {RequesterClass::privileged, RequesterClass::unprivileged, RequesterClass::container, RequesterClass::unknown})
         CHECK(parse_requester_class(to_string(c)) == c);
     CHECK_FALSE(parse_requester_class("root"));
     CHECK_FALSE(parse_requester_class(""));
@@ -146,7 +146,8 @@ TEST_CASE("is it waiting for a module helper now?")
     }
     SUBCASE("running, or sleeping elsewhere")
     {
-        add_task(root, 21, "sleep", "0\t0\t0\t0", "0", init_ns, "[<0>] do_nanosleep+0x67/0x190\n[<0>] hrtimer_nanosleep+0xc2/0x1b0\n");
+        add_task(root, 21, "sleep", "0\t0\t0\t0", "0", init_ns,
+                 "[<0>] do_nanosleep+0x67/0x190\n[<0>] hrtimer_nanosleep+0xc2/0x1b0\n");
         CHECK(read_requester_info(root.paths(), 21)->waiting_for_module == RequesterInfo::Waiting::no);
     }
     SUBCASE("without /proc/PID/stack, wchan decides")

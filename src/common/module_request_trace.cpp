@@ -14,7 +14,10 @@ constexpr std::size_t pid_width = 7;   // "%-7d"
 constexpr std::size_t irq_flags_width = 5;
 constexpr std::string_view module_request_event = "module_request";
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 
 // Digits at the start of `text` as a number; std::nullopt if there are none or it overflows.
 template <typename Number> std::optional<Number> leading_number(std::string_view text, std::size_t& length)
@@ -57,7 +60,8 @@ std::optional<Context> parse_context(std::string_view line)
     std::size_t pos = comm_width + 1;
     std::size_t digits = 0;
     const auto pid = leading_number<std::uint32_t>(line.substr(pos), digits);
-    if (!pid || !is_digit(line[pos]) || digits > pid_width || *pid > static_cast<std::uint32_t>(std::numeric_limits<pid_t>::max()))
+    if (!pid || !is_digit(line[pos]) || digits > pid_width ||
+        *pid > static_cast<std::uint32_t>(std::numeric_limits<pid_t>::max()))
         return std::nullopt;
     context.pid = static_cast<pid_t>(*pid);
     // "%-7d " pads with spaces to the width, then one more.
@@ -148,7 +152,10 @@ bool split_module_request_body(std::string_view body, ModuleRequestEvent& event)
     return true;
 }
 
-bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view text, std::string_view prefix)
+{
+    return text.substr(0, prefix.size()) == prefix;
+}
 
 // "##### CPU 3 buffer started ####" (printed when the buffer has overrun).
 bool is_buffer_started_marker(std::string_view line)
@@ -179,7 +186,8 @@ bool parse_lost_marker(std::string_view line, ModuleRequestTrace& trace)
     if (!starts_with(marker, head) || marker.size() <= head.size() + tail.size() ||
         marker.substr(marker.size() - tail.size()) != tail)
         return false;
-    const auto count = whole_number<std::uint64_t>(marker.substr(head.size(), marker.size() - head.size() - tail.size()));
+    const auto count =
+        whole_number<std::uint64_t>(marker.substr(head.size(), marker.size() - head.size() - tail.size()));
     if (!count)
         return false;
     trace.lost_events = *count > std::numeric_limits<std::uint64_t>::max() - trace.lost_events
@@ -271,9 +279,9 @@ ModuleRequestTrace parse_module_request_trace(std::string_view text)
 {
     ModuleRequestTrace trace;
     bool in_header = true;
-    bool taint_next = false; // the line before was no event: the next event may be the rest of its record
+    bool taint_next = false;   // the line before was no event: the next event may be the rest of its record
     bool lost_pending = false; // a LOST marker waits for the event after it
-    std::string joined; // a record whose comm holds newlines, put back together
+    std::string joined;        // a record whose comm holds newlines, put back together
     while (!text.empty()) {
         auto newline = text.find('\n');
         bool terminated = newline != std::string_view::npos;

@@ -47,8 +47,8 @@ std::string format_header(const Header& header)
     char text[header_size + 1];
     std::snprintf(text, sizeof text, "%.*s%c gap-until=%020llu generation=%020llu records=%020llu\n",
                   static_cast<int>(header_head.size()), header_head.data(), header.pending ? '1' : '0',
-                  static_cast<unsigned long long>(header.gap_until_ns), static_cast<unsigned long long>(header.generation),
-                  static_cast<unsigned long long>(header.records));
+                  static_cast<unsigned long long>(header.gap_until_ns),
+                  static_cast<unsigned long long>(header.generation), static_cast<unsigned long long>(header.records));
     return std::string(text, header_size);
 }
 
@@ -66,8 +66,7 @@ std::optional<std::uint64_t> number_at(std::string_view text, std::size_t pos)
 
 std::optional<Header> parse_header(std::string_view text)
 {
-    if (text.size() < header_size || text.substr(0, header_head.size()) != header_head ||
-        text[header_size - 1] != '\n')
+    if (text.size() < header_size || text.substr(0, header_head.size()) != header_head || text[header_size - 1] != '\n')
         return std::nullopt;
     const char pending = text[header_head.size()];
     const auto gap = number_at(text, gap_at);

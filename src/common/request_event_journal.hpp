@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The journal of module_request events that helpers drain from kmod-tools' trace instance.
 //
-// Reading the instance's `trace` file costs a synchronize_rcu() at every open (kernel/trace/trace.c,
-// __tracing_open on 6.1): ~10 ms per helper run, measured in the VM. `trace_pipe` costs nothing to
-// open but consumes what it returns, so helpers share what they drained: each one, under an
+// Opening the instance's `trace` file waited for an RCU grace period (ring_buffer_read_prepare_sync()
+// in __tracing_open, removed upstream only by 119a5d573622 in 2025): ~10 ms per open in the VM, and
+// the whole buffer is formatted at every read. `trace_pipe` costs nothing to open and returns only
+// what is new, but consumes it, so helpers share what they drained: each one, under an
 // exclusive flock of /run/kmod-tools/request-events, appends what trace_pipe gives it to that file
 // and reads the file back. The file is bounded (the oldest half is dropped past
 // max_journal_records, and the drop is remembered as a gap), and a helper killed while it held
@@ -11,7 +12,8 @@
 // events can be dropped, never lost without a trace of it.
 //
 // Layout: one fixed-width header line, then the kernel's lines as trace_pipe printed them.
-//     # kmod-tools request events v1 pending=0 gap-until=00000000000000000000 generation=00000000000000000007 records=00000000000000000002
+//     # kmod-tools request events v1 pending=0 gap-until=00000000000000000000
+//       generation=00000000000000000007 records=00000000000000000002      (one line)
 #pragma once
 
 #include "paths.hpp"
@@ -31,10 +33,10 @@ inline constexpr std::string_view request_event_journal = "request-events";
 inline constexpr std::size_t max_journal_records = 128;
 
 struct JournalContent {
-    std::string events;           // the kernel's lines, oldest first
+    std::string events;             // the kernel's lines, oldest first
     std::uint64_t gap_until_ns = 0; // events older than this may be missing (dropped or lost)
-    bool cut_short = false;       // trace_pipe had more than one drain takes: the newest may be missing
-    std::uint64_t generation = 0; // grows whenever new events were added: a change since an earlier read
+    bool cut_short = false;         // trace_pipe had more than one drain takes: the newest may be missing
+    std::uint64_t generation = 0;   // grows whenever new events were added: a change since an earlier read
 };
 
 // Opens trace_pipe with `open_pipe` (O_NONBLOCK; under the journal's lock, as the kernel lets only

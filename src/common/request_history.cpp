@@ -116,14 +116,17 @@ std::vector<std::string_view> split(std::string_view text, char separator)
     }
 }
 
-std::string rotated_name(unsigned index) { return std::string(request_history_file) + "." + std::to_string(index); }
+std::string rotated_name(unsigned index)
+{
+    return std::string(request_history_file) + "." + std::to_string(index);
+}
 
 UniqueFd open_for_append(int dir_fd, const std::filesystem::path& path)
 {
     const std::string name(request_history_file);
     // O_NONBLOCK: a FIFO planted here must not hang the helper before check_owned refuses it.
-    UniqueFd fd(::openat(dir_fd, name.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-                         0600));
+    UniqueFd fd(::openat(dir_fd, name.c_str(),
+                         O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600));
     if (!fd) {
         if (errno == ELOOP)
             throw Error::failure("refusing " + path.string() + ": it is a symlink");
@@ -209,7 +212,8 @@ std::string format_history_entry(const HistoryEntry& entry)
                        '\t' + std::string(to_string(entry.requester_class)) + '\t' +
                        escape_field(std::string_view(entry.name).substr(0, max_request_name_length), true) + '\t';
     for (std::size_t i = 0; i < entry.modules.size() && i < max_modules; ++i)
-        body += (i == 0 ? "" : " ") + escape_field(std::string_view(entry.modules[i]).substr(0, max_module_length), false);
+        body +=
+            (i == 0 ? "" : " ") + escape_field(std::string_view(entry.modules[i]).substr(0, max_module_length), false);
     body += '\t' + escape_field(std::string_view(entry.requester).substr(0, max_requester_length), true);
     return std::string(1, record_separator) + body + '\t' + checksum(body) + '\n';
 }
@@ -261,8 +265,8 @@ void append_history(const Paths& paths, const HistoryEntry& entry, const History
     const auto path = dir_path / request_history_file;
     const auto dir = open_owned_directory(dir_path, 0755);
     {
-        const auto shared = FileLock::acquire(dir.get(), lock_file, FileLock::Kind::shared, FileLock::Wait::yes,
-                                              dir_path / lock_file);
+        const auto shared =
+            FileLock::acquire(dir.get(), lock_file, FileLock::Kind::shared, FileLock::Wait::yes, dir_path / lock_file);
         const auto fd = open_for_append(dir.get(), path);
         if (file_size(fd.get(), path) + line.size() <= limits.max_file_bytes) {
             write_line(fd.get(), line, path, limits.sync);
@@ -270,8 +274,8 @@ void append_history(const Paths& paths, const HistoryEntry& entry, const History
         }
     }
     // A shared lock of ours would deadlock the exclusive one (flock locks of two descriptors conflict).
-    const auto exclusive = FileLock::acquire(dir.get(), lock_file, FileLock::Kind::exclusive, FileLock::Wait::yes,
-                                             dir_path / lock_file);
+    const auto exclusive =
+        FileLock::acquire(dir.get(), lock_file, FileLock::Kind::exclusive, FileLock::Wait::yes, dir_path / lock_file);
     auto fd = open_for_append(dir.get(), path);
     // Another writer may have rotated while we waited; then the file is small again.
     if (file_size(fd.get(), path) > 0 && file_size(fd.get(), path) + line.size() > limits.max_file_bytes) {
@@ -292,7 +296,8 @@ HistoryRead read_history(const Paths& paths, std::int64_t since_us, const Histor
     // Shared: a rotation cannot move a file between two of our reads.
     std::optional<FileLock> lock;
     try {
-        lock = FileLock::acquire(dir->get(), lock_file, FileLock::Kind::shared, FileLock::Wait::yes, dir_path / lock_file);
+        lock =
+            FileLock::acquire(dir->get(), lock_file, FileLock::Kind::shared, FileLock::Wait::yes, dir_path / lock_file);
     } catch (const Error& error) {
         // A reader without write access to the directory (not root) cannot create the lock file;
         // it reads without it and may then see one entry twice or miss one during a rotation.

@@ -74,7 +74,8 @@ UniqueFd open_subdirectory(int dir_fd, const std::filesystem::path& name, const 
     if (!fd) {
         struct stat st {};
         if ((errno == ELOOP || errno == ENOTDIR) && ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
-            throw Error::failure("refusing " + path.string() + (S_ISLNK(st.st_mode) ? ": it is a symlink" : ": not a directory"));
+            throw Error::failure("refusing " + path.string() +
+                                 (S_ISLNK(st.st_mode) ? ": it is a symlink" : ": not a directory"));
         return fd;
     }
     if (!on_tracefs(fd.get(), paths))
@@ -133,7 +134,8 @@ std::string configuration_problem(int fd, const std::filesystem::path& dir, bool
         std::string_view name;
         bool on;
     };
-    for (const Option& option : {Option{"overwrite", true}, Option{"pause-on-trace", false}, Option{"markers", false}}) {
+    for (const Option& option :
+         {Option{"overwrite", true}, Option{"pause-on-trace", false}, Option{"markers", false}}) {
         const std::string wanted = "\n" + std::string(option.on ? "" : "no") + std::string(option.name) + "\n";
         if (options.find(wanted) == std::string::npos)
             return "option " + std::string(option.name) + " is not " + (option.on ? "on" : "off") + " in trace_options";
@@ -175,7 +177,8 @@ std::optional<Instance> open_instance(const Paths& paths, TraceStatus& status)
     if (!instances) {
         if (errno != ENOENT)
             throw Error::system(errno, "cannot open " + instances_path.string());
-        status = {TraceState::no_tracefs, "no " + instances_path.string() + ": this kernel has no tracing instances", {}};
+        status = {
+            TraceState::no_tracefs, "no " + instances_path.string() + ": this kernel has no tracing instances", {}};
         return std::nullopt;
     }
     const auto dir = instances_path / std::string(request_trace_instance);
@@ -274,9 +277,15 @@ std::string_view to_string(TraceState state)
     return "misconfigured";
 }
 
-TraceStatus check_request_trace(const Paths& paths) { return read_snapshot(paths, true).status; }
+TraceStatus check_request_trace(const Paths& paths)
+{
+    return read_snapshot(paths, true).status;
+}
 
-TraceSnapshot read_request_trace(const Paths& paths) { return read_snapshot(paths, false); }
+TraceSnapshot read_request_trace(const Paths& paths)
+{
+    return read_snapshot(paths, false);
+}
 
 TraceStatus set_up_request_trace(const Paths& paths)
 {
@@ -343,7 +352,8 @@ std::optional<std::uint64_t> request_trace_generation(const Paths& paths)
     if (!instance || !instance->fd)
         return std::nullopt;
     const auto pipe_path = instance->dir / "trace_pipe";
-    return drain_request_events(paths, pipe_opener(*instance, pipe_path), pipe_path, boottime_now_ns(), false).generation;
+    return drain_request_events(paths, pipe_opener(*instance, pipe_path), pipe_path, boottime_now_ns(), false)
+        .generation;
 }
 
 } // namespace kmodtools

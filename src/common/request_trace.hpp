@@ -14,7 +14,7 @@
 //     trace_marker write with newlines could forge event lines);
 //   - buffer_size_kb is request_trace_buffer_kb per CPU (only checked at set-up).
 // Events are read from trace_pipe into a journal every helper shares (request_event_journal.hpp):
-// opening `trace` costs a synchronize_rcu() each time, trace_pipe does not.
+// opening `trace` waits for an RCU grace period on 6.1, trace_pipe does not.
 #pragma once
 
 #include "module_request_trace.hpp"

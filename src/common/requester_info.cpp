@@ -145,7 +145,8 @@ bool stack_waits_for_module(std::string_view stack)
     }
     for (std::size_t i = 0; i + 1 < frames.size(); ++i)
         if (frames[i] == umh_wait_frame)
-            return frames[i + 1] == request_module_frame || (i + 2 < frames.size() && frames[i + 2] == request_module_frame);
+            return frames[i + 1] == request_module_frame ||
+                   (i + 2 < frames.size() && frames[i + 2] == request_module_frame);
     return false;
 }
 
@@ -198,14 +199,17 @@ std::string_view to_string(RequesterClass requester_class)
 
 std::optional<RequesterClass> parse_requester_class(std::string_view text)
 {
-    for (const auto candidate : {RequesterClass::privileged, RequesterClass::unprivileged, RequesterClass::container,
-                                 RequesterClass::unknown})
+    for (const auto candidate :
+         {RequesterClass::privileged, RequesterClass::unprivileged, RequesterClass::container, RequesterClass::unknown})
         if (text == to_string(candidate))
             return candidate;
     return std::nullopt;
 }
 
-RequesterClass stricter(RequesterClass a, RequesterClass b) { return a > b ? a : b; }
+RequesterClass stricter(RequesterClass a, RequesterClass b)
+{
+    return a > b ? a : b;
+}
 
 namespace {
 std::uint64_t ticks_to_ns(std::uint64_t ticks)

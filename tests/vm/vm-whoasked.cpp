@@ -111,12 +111,13 @@ int helper(const char* log_file, std::string_view name)
         line += " pid=" + std::to_string(who.pid) + " uid=" + std::to_string(who.uid) + " comm=" + quote_name(who.comm);
         // From the requester's event to the kernel's start of this helper: what attribution_slack_ns covers.
         if (const auto started = task_start_ns(paths, ::getpid()))
-            line += " start_delay_ms=" +
-                    std::to_string(static_cast<std::int64_t>(*started / 1000000) - static_cast<std::int64_t>(attribution.event_ns / 1000000));
+            line += " start_delay_ms=" + std::to_string(static_cast<std::int64_t>(*started / 1000000) -
+                                                        static_cast<std::int64_t>(attribution.event_ns / 1000000));
     } else {
         line += " pid=- uid=- comm=-";
     }
-    line += " attribution_us=" + std::to_string(attributed - start) + " history_us=" + std::to_string(recorded - attributed);
+    line += " attribution_us=" + std::to_string(attributed - start) +
+            " history_us=" + std::to_string(recorded - attributed);
     if (!history_error.empty())
         line += " history_error=" + quote_name(history_error);
     line += " from " + attribution.describe() + "\n";
@@ -215,8 +216,8 @@ int run(int argc, char** argv)
     if (mode == "--history" && argc == 2) {
         const auto history = read_history(paths);
         for (const auto& entry : history.entries)
-            std::printf("%s %s %s\n", quote_name(entry.name).c_str(), std::string(to_string(entry.requester_class)).c_str(),
-                        quote_name(entry.requester).c_str());
+            std::printf("%s %s %s\n", quote_name(entry.name).c_str(),
+                        std::string(to_string(entry.requester_class)).c_str(), quote_name(entry.requester).c_str());
         std::printf("entries=%zu skipped=%zu\n", history.entries.size(), history.skipped_lines);
         return 0;
     }
