@@ -16,7 +16,7 @@ namespace {
 // Reading /proc for every task of a trace that lost events could take long; past this many, the
 // match is ambiguous rather than slow.
 constexpr std::size_t max_probes = 64;
-// How many times a trace that moved while the candidates were read is read again.
+// How many times a match is made again when its task's latest event changed meanwhile.
 constexpr int max_reads = 3;
 constexpr std::size_t described_candidates = 3;
 
@@ -39,6 +39,19 @@ Attribution unknown(AttributionReason reason, std::string detail)
     result.detail = std::move(detail);
     result.requester_class = RequesterClass::unknown;
     return result;
+}
+
+// Whether `event_ns` (for `name`) is still the latest event of `pid`, and no event of it newer than
+// that can be missing.
+bool still_latest(const ModuleRequestTrace& trace, pid_t pid, std::uint64_t event_ns, std::string_view name)
+{
+    if (event_ns < trace.complete_since_ns())
+        return false;
+    const ModuleRequestEvent* latest = nullptr;
+    for (const auto& event : trace.events)
+        if (event.pid == pid && (!latest || event.timestamp_ns >= latest->timestamp_ns))
+            latest = &event;
+    return latest && latest->timestamp_ns == event_ns && latest->name_certain && latest->name == name;
 }
 
 } // namespace
@@ -200,21 +213,25 @@ Attribution attribute_request(const Paths& paths, std::string_view name)
             if (snapshot.status.state != TraceState::ready)
                 return unknown(AttributionReason::tracing_not_set_up, snapshot.status.problem);
             auto result = match_request(snapshot.trace, name, started, probe);
-            if (result.candidates.empty())
+            // Only a certain match can be wrong by a race: an ambiguous one is judged by the stricter
+            // class already, an unknown one by the strictest.
+            if (result.kind != AttributionKind::attributed)
                 return result;
-            // A candidate whose latest event looked like this name may have started a new request
-            // after the snapshot; then the journal grew and the next snapshot shows it.
+            // The candidate was seen waiting after the snapshot; if its latest event there was an old
+            // one, it had started a new request meanwhile, whose event is in a snapshot taken now.
             if (request_trace_generation(paths) == snapshot.generation)
                 return result;
+            const auto again = read_request_trace(paths);
+            if (again.status.state == TraceState::ready &&
+                still_latest(again.trace, result.candidates.front().pid, result.event_ns, name))
+                return result;
             if (read == max_reads) {
-                if (result.kind == AttributionKind::attributed) {
-                    result.kind = AttributionKind::ambiguous;
-                    result.reason = AttributionReason::trace_changing;
-                    result.requester_class = RequesterClass::unknown;
-                }
+                result.kind = AttributionKind::ambiguous;
+                result.reason = AttributionReason::trace_changing;
+                result.requester_class = RequesterClass::unknown;
                 return result;
             }
-            snapshot = read_request_trace(paths);
+            snapshot = again;
         }
     } catch (const Error& error) {
         return unknown(AttributionReason::tracing_not_set_up, error.what());

@@ -11,8 +11,10 @@
 //     started) shortly before it; so nothing may be missing from attribution_slack_ns before the
 //     helper started (the kernel starts the helper right after the event);
 //   - a pid reused since its event (a task started after it) is not the requester;
-//   - a task that started a new request while we read /proc is caught by reading the trace again
-//     and matching again if it grew meanwhile (attribute_request).
+//   - a task seen waiting may have started a new request between the snapshot and the look at
+//     /proc; then its newer event is in a snapshot taken after that look, so the trace is read
+//     again if it grew meanwhile, and the match stands only if the task's latest event is still
+//     the one matched (attribute_request).
 // Anything less is "ambiguous", judged by the stricter class of every task it may be (and unknown,
 // if the requester may be none of them); no event at all is "unknown". Never a guess.
 #pragma once
