@@ -202,7 +202,7 @@ cost_round /usr/sbin/kmod-request >/dev/null
 cost_round /run/whoasked-then-kmod-request >/dev/null
 a='' b='' c=''
 i=0
-while [ $i -lt 10 ]; do
+while [ $i -lt 6 ]; do
     a="$a $(cost_round /usr/sbin/kmod-request)"
     b="$b $(cost_round /run/whoasked-then-kmod-request)"
     c="$c $(cost_round /run/whoasked-plain-kmod-request)"
