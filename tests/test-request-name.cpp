@@ -33,6 +33,12 @@ TEST_CASE("names in messages are quoted, escaped and cut short")
     CHECK(quote_name("a\nb") == "'a\\x0ab'");
     CHECK(quote_name("\x1b[31mred") == "'\\x1b[31mred'");
     CHECK(quote_name(std::string(100, 'a')) == "'" + std::string(64, 'a') + "...'");
+    // A quote would end the quoting early; bytes past ASCII may not be UTF-8 (the journal would
+    // keep the line as a blob); a backslash would make \x.. ambiguous; '%' is only text.
+    CHECK(quote_name("fs-a' granted") == "'fs-a\\x27 granted'");
+    CHECK(quote_name("caf\xc3\xa9\xff") == "'caf\\xc3\\xa9\\xff'");
+    CHECK(quote_name("a\\x41") == "'a\\x5cx41'");
+    CHECK(quote_name("100%s%n") == "'100%s%n'");
 }
 
 TEST_CASE("module names compare with - and _ alike")

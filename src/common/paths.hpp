@@ -37,6 +37,10 @@ public:
     std::filesystem::path sysctl_osrelease() const { return under_root("/proc/sys/kernel/osrelease"); }
     std::filesystem::path dev_kmsg() const { return under_root("/dev/kmsg"); }
     std::filesystem::path dev_log() const { return under_root("/dev/log"); } // the syslog socket
+    std::filesystem::path proc_dir() const { return under_root("/proc"); }
+    // tracefs where it is mounted today, and where older setups reach it (automounted in debugfs).
+    std::filesystem::path tracefs_dir() const { return under_root("/sys/kernel/tracing"); }
+    std::filesystem::path debugfs_tracing_dir() const { return under_root("/sys/kernel/debug/tracing"); }
 
     // The running kernel's release (uname -r), read from the root's /proc so tests can fake it.
     std::string kernel_release() const;

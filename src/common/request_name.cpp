@@ -73,7 +73,9 @@ std::string quote_name(std::string_view text)
     std::string result = "'";
     for (std::size_t i = 0; i < text.size() && i < shown; ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x20 || c == 0x7f || c == '\\') {
+        // A quote would end the quoting early, and bytes past ASCII may be invalid UTF-8, which the
+        // journal then stores as a blob that plain `journalctl` does not show.
+        if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'') {
             char escaped[8];
             std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
             result += escaped;

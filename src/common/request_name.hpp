@@ -33,7 +33,8 @@ struct RequestedNames {
 // bad name in a batch loads nothing). Throws Error::usage.
 RequestedNames split_requested_names(const std::vector<std::string>& words);
 
-// `text` quoted for a one-line message: control characters escaped, long text cut short.
+// `text` quoted for a one-line message: control characters, quotes, backslashes and non-ASCII bytes
+// escaped as \xHH, long text cut short. Safe for any bytes a user controls (comm, mount -t names).
 std::string quote_name(std::string_view text);
 
 } // namespace kmodtools

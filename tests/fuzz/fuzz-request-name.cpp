@@ -27,10 +27,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Whatever a user asks for, the quoted form cannot forge or break a log line.
     FUZZ_CHECK(quoted.size() >= 2 && quoted.front() == '\'' && quoted.back() == '\'');
     for (const unsigned char c : quoted)
-        FUZZ_CHECK(c >= 0x20 && c != 0x7f);
+        FUZZ_CHECK(c >= 0x20 && c < 0x7f); // printable ASCII only: no control or non-ASCII byte
+    // The only quotes are the two around it: a name cannot close the quote and forge what follows.
+    FUZZ_CHECK(quoted.find('\'', 1) == quoted.size() - 1);
     FUZZ_CHECK(quoted.size() <= 2 + 64 * 4 + 3);
-    const bool plain = name.size() <= 64 && name.find('\\') == std::string_view::npos &&
-                       std::all_of(name.begin(), name.end(), [](unsigned char c) { return c >= 0x20 && c != 0x7f; });
+    const bool plain = name.size() <= 64 && name.find_first_of("\\'") == std::string_view::npos &&
+                       std::all_of(name.begin(), name.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
     if (plain)
         FUZZ_CHECK(quoted == "'" + std::string(name) + "'");
     return 0;
