@@ -38,6 +38,9 @@ release=6.1.0-kmodtools-test
 _fk_work=$(mktemp -d /tmp/kmod-tools-cli.XXXXXX) || bail_out "cannot create a temporary directory"
 _fk_syslog_pid=
 trap '[ -z "$_fk_syslog_pid" ] || kill "$_fk_syslog_pid" 2>/dev/null; rm -rf "$_fk_work"' EXIT
+# A timeout (meson sends SIGTERM) must clean up too: dash runs the EXIT trap only on exit.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 chmod 0755 "$_fk_work"
 root=$_fk_work/root
 shim_log=$_fk_work/shim.log
