@@ -28,15 +28,25 @@ uid_t trusted_owner() { return ::geteuid(); }
 // exist. Every directory and symlink on the way to it is judged (a policy is only as safe as the
 // least safe step to it), and only a file that is simply not there counts as absent: a dangling
 // link, a loop, a directory or device in its place, EACCES or EIO fail, naming the file.
-std::optional<std::string> read_config_file(const Paths& paths, const std::filesystem::path& file)
+// Where the configuration file `file` (a path under the root) leads once its whole way is judged,
+// or std::nullopt if it does not exist; throws Error naming the file if any step is refused.
+std::optional<std::filesystem::path> judge_config_file(const Paths& paths, const std::filesystem::path& file)
 {
     const auto judged = judge_path(paths, paths.on_system(file).string(), TrustedKind::regular_file, trusted_owner());
     if (judged.missing())
         return std::nullopt;
     if (!judged.trusted())
         throw Error::failure("refusing configuration " + file.string() + ": " + judged.problem);
+    return judged.resolved;
+}
+
+std::optional<std::string> read_config_file(const Paths& paths, const std::filesystem::path& file)
+{
+    const auto resolved = judge_config_file(paths, file);
+    if (!resolved)
+        return std::nullopt;
     // What was judged, never through a symlink again; O_NONBLOCK: a FIFO must not hang the helper.
-    UniqueFd fd(::open(judged.resolved.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW));
+    UniqueFd fd(::open(resolved->c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW));
     if (!fd)
         throw Error::system(errno, "cannot read configuration " + file.string());
     check_owned(fd.get(), file, false);
@@ -141,15 +151,13 @@ Config load_config(const Paths& paths, ConfigLayers layers)
     if (layers == ConfigLayers::all) {
         // Our own runtime state: judged on the way like the rest, and never read through a symlink.
         const auto file = paths.runtime_config_file();
-        auto text = read_config_file(paths, file);
-        if (text) {
+        if (judge_config_file(paths, file)) {
             auto dir = open_owned_directory_if_exists(paths.runtime_dir());
             auto fd = dir ? open_owned_file(dir->get(), file.filename().string(), file) : std::nullopt;
             if (!fd)
                 throw Error::failure("refusing configuration " + file.string() + ": it vanished while read");
-            text = read_all(fd->get(), file);
+            apply(file, read_all(fd->get(), file));
         }
-        apply(file, text);
     }
     return config;
 }
