@@ -1,0 +1,157 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# kmod-reap.service and kmod-reap.timer as the package ships them, run by systemd as PID 1 on the
+# real kernel (run-vm --systemd): the unit passes systemd-analyze, its exposure stays at most 2.1,
+# and a sweep under the whole sandbox does everything a sweep does: it unloads what is idle (a
+# module the kernel asked for through kmod-request among them), saves changed parameters first
+# under ProtectSystem=strict, keeps what is mounted or owns an interface, logs to the journal.
+# Two drop-ins show the scenario would notice a sandbox that breaks a sweep: ProtectKernelModules=
+# fails it with nothing unloaded, read-only settings storage (ReadOnlyPaths=) keeps the module
+# whose settings cannot be saved. run-vm gets the unit sources and the tmpfiles.d file with --file.
+# shellcheck shell=dash source=../vm-lib.sh
+. /vm-lib.sh
+
+unit_dir=/lib/systemd/system
+dropin_dir=/etc/systemd/system/kmod-reap.service.d
+settings=/var/lib/kmod-tools/settings
+records=/run/kmod-tools/on-demand
+for file in kmod-reap.service kmod-reap.timer kmod-tools.tmpfiles; do
+    require_file "/scenario-files/$file"
+done
+
+unit_result() { systemctl show -p Result --value kmod-reap.service; }
+unit_status() { systemctl show -p ExecMainStatus --value kmod-reap.service; }
+# The journal lines of the sweeps run since the last call of mark_journal.
+mark_journal() { journal_mark=$(date '+%Y-%m-%d %H:%M:%S'); sleep 1; }
+sweep_journal() { journalctl -q --no-pager -o cat -u kmod-reap.service --since "$journal_mark" "$@"; }
+# start_sweep: systemctl start kmod-reap.service, as the timer would, into RUN_*.
+start_sweep() {
+    systemctl reset-failed kmod-reap.service 2>/dev/null
+    mark_journal
+    run_cmd systemctl start kmod-reap.service
+}
+
+# --- The system the unit meets ------------------------------------------------------------------
+check_eq "PID 1 is systemd" systemd "$(cat /proc/1/comm)"
+check "the journal runs" -- systemctl -q is-active systemd-journald.service
+check "cgroup2 is mounted (IPAddressDeny= needs its BPF hooks)" -- test -e /sys/fs/cgroup/cgroup.controllers
+check_eq "no unit failed at boot" "" "$(systemctl list-units --failed --plain --no-legend)"
+
+# --- Installed as the package installs it: Debian's /usr/sbin for @SBINDIR@ -----------------------
+sed 's|@SBINDIR@|/usr/sbin|g' /scenario-files/kmod-reap.service >"$unit_dir/kmod-reap.service"
+cp /scenario-files/kmod-reap.timer "$unit_dir/kmod-reap.timer"
+mkdir -p /usr/lib/tmpfiles.d
+cp /scenario-files/kmod-tools.tmpfiles /usr/lib/tmpfiles.d/kmod-tools.conf
+check "systemctl daemon-reload" -- systemctl daemon-reload
+# No man(1) in the guest: the Documentation= pages are checked by the install test.
+run_cmd systemd-analyze verify --man=no kmod-reap.service kmod-reap.timer
+check_eq "systemd-analyze verify: exit 0" 0 "$RUN_STATUS"
+check_eq "and no complaint" "" "$RUN_OUT$RUN_ERR"
+run_cmd systemd-analyze security --no-pager kmod-reap.service
+exposure=$(printf '%s\n' "$RUN_OUT" | sed -n 's/^.*Overall exposure level for kmod-reap\.service: \([0-9.]*\).*$/\1/p')
+diag "systemd-analyze security kmod-reap.service: ${exposure:-no score}"
+check "the unit's exposure is at most 2.1" -- awk -v e="$exposure" 'BEGIN { exit !(e != "" && e + 0 <= 2.1) }'
+check "systemd-tmpfiles --create kmod-tools.conf" -- systemd-tmpfiles --create kmod-tools.conf
+check_eq "tmpfiles: /run/kmod-tools" "755 0 0" "$(stat -c '%a %u %g' /run/kmod-tools)"
+check_eq "tmpfiles: /run/kmod-tools/on-demand" "755 0 0" "$(stat -c '%a %u %g' "$records")"
+check_eq "tmpfiles: /var/lib/kmod-tools" "755 0 0" "$(stat -c '%a %u %g' /var/lib/kmod-tools)"
+check_eq "tmpfiles: /var/lib/kmod-tools/settings is root-only" "700 0 0" "$(stat -c '%a %u %g' "$settings")"
+
+# --- Modules loaded on demand, of each kind a sweep meets ------------------------------------------
+check "kmod-sysctl unload_delay=0" -- kmod-sysctl -q unload_delay=0
+check "kmod-request befs lockd dummy brd vfat" -- kmod-request befs lockd dummy brd vfat
+# lockd rejects a trailing newline: printf, not echo.
+check "a changed lockd parameter" -- sh -c 'printf 15 >/sys/module/lockd/parameters/nlm_timeout'
+check "dummy made an interface" -- test -e /sys/class/net/dummy0
+check "mkdosfs /dev/ram0" -- mkdosfs /dev/ram0
+mkdir -p /mnt/vfat /mnt/minix
+check "mount -t vfat /dev/ram0" -- mount -t vfat /dev/ram0 /mnt/vfat
+echo kept >/mnt/vfat/file
+# And one the kernel asks for itself, through kmod-request as its helper.
+check "kmod-sysctl modprobe=/usr/sbin/kmod-request" -- kmod-sysctl -q modprobe=/usr/sbin/kmod-request
+check_fail "mount -t minix without a device fails" -- mount -t minix none /mnt/minix
+check "the kernel loaded minix through kmod-request" -- module_loaded minix
+check "and kmod-request recorded it" -- test -f "$records/minix"
+
+# --- A sandbox that breaks a sweep is noticed -----------------------------------------------------
+# ProtectKernelModules=yes takes CAP_SYS_MODULE away: every unload is refused, the unit fails.
+mkdir -p "$dropin_dir"
+printf '[Service]\nProtectKernelModules=yes\n' >"$dropin_dir/50-break.conf"
+systemctl daemon-reload
+start_sweep
+check_eq "with ProtectKernelModules=yes the sweep fails" 1 "$RUN_STATUS"
+check_eq "the unit's result says so" exit-code "$(unit_result)"
+check "and nothing was unloaded: befs" -- module_loaded befs
+check "nor minix" -- module_loaded minix
+check "nor lockd" -- module_loaded lockd
+diag "journal of the broken sweep:"
+sweep_journal | while IFS= read -r line; do diag "    $line"; done
+check_match "the journal says why" "befs.*(Operation not permitted|not permitted)" "$(sweep_journal)"
+rm -r "$dropin_dir"
+systemctl daemon-reload
+
+# --- The sweep as shipped ------------------------------------------------------------------------
+start_sweep
+check_eq "systemctl start kmod-reap.service: exit 0" 0 "$RUN_STATUS"
+check_eq "the unit's result: success" success "$(unit_result)"
+check_eq "kmod-reap's exit status: 0" 0 "$(unit_status)"
+journal=$(sweep_journal)
+diag "journal of the sweep:"
+printf '%s\n' "$journal" | while IFS= read -r line; do diag "    $line"; done
+for module in befs minix lockd; do
+    check_fail "$module was unloaded" -- module_loaded "$module"
+    check_fail "its record is gone" -- test -e "$records/$module"
+    check_match "the journal says $module was unloaded" "unloaded $module " "$journal"
+done
+check_match "lockd's changed parameter was saved first, under ProtectSystem=strict" \
+    '^nlm_timeout=15$' "$(cat "$settings/lockd.conf" 2>/dev/null)"
+check_eq "root-only" "600 0" "$(stat -c '%a %u' "$settings/lockd.conf" 2>/dev/null)"
+check "the idle clocks were written to /run/kmod-tools" -- test -f /run/kmod-tools/idle.json
+check "dummy, which owns dummy0, stays (interfaces seen through AF_UNIX alone)" -- module_loaded dummy
+check "vfat, mounted, stays" -- module_loaded vfat
+check "brd, holding the mounted ram disk, stays" -- module_loaded brd
+check_eq "the mounted file system still works" kept "$(cat /mnt/vfat/file)"
+check "/run/kmod-tools outlives the sweep (RuntimeDirectoryPreserve=yes)" -- test -d "$records"
+check "vfat's record is kept for a later sweep" -- test -f "$records/vfat"
+check_match "the unload lines are at info priority or above" "unloaded befs " \
+    "$(sweep_journal -p info)"
+check_no_match "and none is a warning" "unloaded" "$(sweep_journal -p warning)"
+
+# lockd comes back with its saved value, through the kernel's helper too.
+check "kmod-request lockd" -- kmod-request lockd
+check_eq "nlm_timeout came back as 15" 15 "$(cat /sys/module/lockd/parameters/nlm_timeout)"
+
+# Settings storage made read-only: lockd's newly changed parameter cannot be saved, so it stays.
+check "a changed lockd parameter again" -- sh -c 'printf 17 >/sys/module/lockd/parameters/nlm_timeout'
+mkdir -p "$dropin_dir"
+printf '[Service]\nReadOnlyPaths=/var/lib/kmod-tools\n' >"$dropin_dir/50-break.conf"
+systemctl daemon-reload
+start_sweep
+check_eq "with read-only settings storage the sweep fails" 1 "$RUN_STATUS"
+check "lockd, whose settings cannot be saved, stays" -- module_loaded lockd
+check_match "the journal says why" "not unloading lockd: cannot save its settings" "$(sweep_journal)"
+check_match "the saved file is the old one, whole" '^nlm_timeout=15$' "$(cat "$settings/lockd.conf")"
+rm -r "$dropin_dir"
+systemctl daemon-reload
+
+# Once unmounted, vfat, fat and brd go in the next sweep (the cascade under the same sandbox).
+umount /mnt/vfat
+start_sweep
+check_eq "the next sweep: exit 0" 0 "$RUN_STATUS"
+check_fail "lockd went, storage writable again" -- module_loaded lockd
+check_match "with its new value saved" '^nlm_timeout=17$' "$(cat "$settings/lockd.conf")"
+check_fail "vfat went once unmounted" -- module_loaded vfat
+check_fail "and fat with it" -- module_loaded fat
+check "dummy still stays" -- module_loaded dummy
+
+# --- The timer -------------------------------------------------------------------------------
+check "systemctl enable --now kmod-reap.timer" -- systemctl -q enable --now kmod-reap.timer
+check_eq "the timer is enabled" enabled "$(systemctl is-enabled kmod-reap.timer)"
+check_eq "and active" active "$(systemctl is-active kmod-reap.timer)"
+check "through timers.target" -- test -L /etc/systemd/system/timers.target.wants/kmod-reap.timer
+check_match "it triggers kmod-reap.service" '^kmod-reap\.service$' "$(systemctl show -p Triggers --value kmod-reap.timer)"
+check_match "and has its next elapse set" '^[1-9][0-9]*$' \
+    "$(systemctl show -p NextElapseUSecMonotonic --value kmod-reap.timer | sed 's/[^0-9]//g')"
+check_eq "no unit failed" "" "$(systemctl list-units --failed --plain --no-legend)"
+
+tap_done
