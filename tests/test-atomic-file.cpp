@@ -6,7 +6,10 @@
 #include "skip.hpp"
 #include "owned_file.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <vector>
@@ -103,4 +106,33 @@ TEST_CASE("bad names are refused")
     const auto fd = open_owned_directory(root.path(), 0755);
     CHECK_THROWS_AS(replace_file_atomically(fd.get(), "a/b", "x", 0644, "a/b"), Error);
     CHECK_THROWS_AS(replace_file_atomically(fd.get(), "", "x", 0644, ""), Error);
+}
+
+TEST_CASE("abandoned temporaries: a dead writer's and one from before this boot go, a live writer's stays")
+{
+    FakeRoot root;
+    const auto dir = root.mkdir("/state");
+    // A process id that is surely not running: a child that has been reaped.
+    const pid_t dead = ::fork();
+    REQUIRE(dead >= 0);
+    if (dead == 0)
+        ::_exit(0);
+    int status = 0;
+    REQUIRE(::waitpid(dead, &status, 0) == dead);
+    const auto live = std::to_string(::getpid());
+
+    root.write("/state/.record.tmp-" + std::to_string(dead) + "-0-1-0", "dead writer");
+    root.write("/state/.record.tmp-" + live + "-0-1-0", "live writer");
+    const auto old_file = root.write("/state/.idle.json.tmp-" + live + "-1-1-0", "from before the crash");
+    // Its id is alive now, but the file was last written in 1990: before this boot.
+    const timespec times[2] = {{631152000, 0}, {631152000, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, old_file.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0);
+    root.write("/state/record", "a record, not a temporary");
+    root.write("/state/.hidden", "not ours: no .tmp- marker");
+    root.write("/state/.x.tmp-notapid-0", "not ours: no process id");
+
+    const auto fd = open_owned_directory(dir, 0755);
+    CHECK(remove_abandoned_temporaries(fd.get(), dir) == 2);
+    CHECK(entries(dir) == std::vector<std::string>{".hidden", ".record.tmp-" + live + "-0-1-0", ".x.tmp-notapid-0",
+                                                   "record"});
 }

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -82,6 +83,28 @@ void replace_file_atomically(const std::filesystem::path& path, std::string_view
     replace_file_atomically(dir.get(), path.filename().string(), content, mode, path, in_the_way);
 }
 
+namespace {
+
+// Whether DIR_FD/NAME was last written before this boot began. Process ids start again at every
+// boot, so a temporary file that outlived a crash may carry the id of a process alive now; its
+// age is what tells it apart. A second of slack covers the two clock readings; a clock stepped
+// after the file was written could only make a file of this boot look newer, never older, unless
+// it was stepped forwards within the milliseconds a writer holds its temporary.
+bool written_before_this_boot(int dir_fd, const std::string& name)
+{
+    struct stat st {};
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return false;
+    timespec now {};
+    timespec since_boot {};
+    if (::clock_gettime(CLOCK_REALTIME, &now) != 0 || ::clock_gettime(CLOCK_BOOTTIME, &since_boot) != 0)
+        return false;
+    const auto boot_began = now.tv_sec - since_boot.tv_sec;
+    return st.st_mtim.tv_sec < boot_began - 1;
+}
+
+} // namespace
+
 int remove_abandoned_temporaries(int dir_fd, const std::filesystem::path& path_for_errors)
 {
     int removed = 0;
@@ -95,7 +118,8 @@ int remove_abandoned_temporaries(int dir_fd, const std::filesystem::path& path_f
         const auto parsed = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
         if (parsed.ec != std::errc() || parsed.ptr != pid_text.data() + pid_text.size() || pid <= 0)
             continue;
-        if (::kill(pid, 0) == 0 || errno != ESRCH) // alive (or not ours to ask): it may still rename it
+        // A writer still alive (or not ours to ask) may yet rename it, unless it is from an earlier boot.
+        if ((::kill(pid, 0) == 0 || errno != ESRCH) && !written_before_this_boot(dir_fd, name))
             continue;
         if (::unlinkat(dir_fd, name.c_str(), 0) == 0)
             ++removed;

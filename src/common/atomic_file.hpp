@@ -24,7 +24,8 @@ void replace_file_atomically(const std::filesystem::path& path, std::string_view
                              mode_t directory_mode = 0755, InTheWay in_the_way = InTheWay::fail);
 
 // Removes the temporary files of writers that were killed between creating and renaming them
-// (their process is gone); a live writer's are left alone. Returns how many were removed.
+// (their process is gone, or the file is from before this boot: a crash); a live writer's are
+// left alone. Returns how many were removed.
 int remove_abandoned_temporaries(int dir_fd, const std::filesystem::path& path_for_errors);
 
 } // namespace kmodtools
