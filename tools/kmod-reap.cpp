@@ -5,6 +5,7 @@
 #include "duration.hpp"
 #include "error.hpp"
 #include "fixed_arguments.hpp"
+#include "helper_guard.hpp"
 #include "json_output.hpp"
 #include "kernel_knobs.hpp"
 #include "loaded_modules.hpp"
@@ -195,9 +196,42 @@ bool unloading_disabled(const Paths& paths)
 
 bool failed(SweepStatus status) { return status == SweepStatus::failed || status == SweepStatus::not_saved; }
 
-void report(const SweepReport& sweep, const Options& options)
+// Each sweep also looks at kernel.modprobe (helper_guard.hpp): a failure to look is an error of
+// the sweep, never a reason not to sweep.
+struct HelperGuardResult {
+    std::optional<HelperCheck> check;
+    bool failed = false;
+};
+
+HelperGuardResult guard_the_helper(const Paths& paths, const Config& config, const Options& options)
+{
+    try {
+        return {guard_helper(paths, config.helper_guard, options.dry_run), false};
+    } catch (const Error& error) {
+        log::error(std::string("cannot check kernel.modprobe: ") + error.what());
+        return {std::nullopt, true};
+    }
+}
+
+// The helper as a --json entry of its own, named after the knob, when there is something to say.
+std::optional<nlohmann::json> helper_json(const HelperGuardResult& helper, const Options& options)
+{
+    if (!helper.check || helper.check->problem.empty())
+        return std::nullopt;
+    const bool error = helper.check->state != HelperState::restored;
+    return nlohmann::json{{"name", "kernel.modprobe"},
+                          {"status", "helper-" + std::string(to_string(helper.check->state))},
+                          {"reason", helper.check->problem},
+                          {"cascaded", false},
+                          {"dry_run", options.dry_run},
+                          {"error", error ? nlohmann::json(helper.check->problem) : nlohmann::json(nullptr)}};
+}
+
+void report(const SweepReport& sweep, const HelperGuardResult& helper, const Options& options)
 {
     nlohmann::json json = nlohmann::json::array();
+    if (auto entry = helper_json(helper, options))
+        json.push_back(std::move(*entry));
     bool unloaded_any = false;
     for (const auto& outcome : sweep.outcomes) {
         if (options.json)
@@ -254,7 +288,8 @@ ExitStatus run(int argc, char** argv)
         return forget_named_settings(paths, options.names);
     if (options.list_settings)
         return list_settings(paths, options);
-    auto sweep = sweep_options(paths, load_config(paths), options);
+    const auto config = load_config(paths);
+    auto sweep = sweep_options(paths, config, options);
 
     const auto lock = lock_sweeps(paths, options.wait);
     if (!lock) {
@@ -263,16 +298,18 @@ ExitStatus run(int argc, char** argv)
             std::cout << "[]\n";
         return ExitStatus::ok;
     }
+    const auto helper = guard_the_helper(paths, config, options);
     if (unloading_disabled(paths)) {
         log::notice("module unloading is disabled (kernel.modules_disabled=1); nothing to do");
-        return ExitStatus::ok;
+        report({}, helper, options);
+        return helper.failed ? ExitStatus::failure : ExitStatus::ok;
     }
 
     ModuleRemover remover(paths);
     sweep.now = boottime_seconds();
     const auto outcome = run_sweep(paths, read_loaded_modules(paths), sweep, system_sweep_hooks(paths, remover));
-    report(outcome, options);
-    return outcome.failed ? ExitStatus::failure : ExitStatus::ok;
+    report(outcome, helper, options);
+    return outcome.failed || helper.failed ? ExitStatus::failure : ExitStatus::ok;
 }
 
 } // namespace

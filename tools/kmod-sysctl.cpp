@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // kmod-sysctl: gets and sets the kmod knobs (the kernel's modprobe helper, the unload delay), like sysctl(8).
 #include "error.hpp"
+#include "helper_guard.hpp"
 #include "json_output.hpp"
 #include "knobs.hpp"
+#include "log.hpp"
 #include "paths.hpp"
 #include "tool_main.hpp"
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -127,6 +130,18 @@ void print(const Paths& paths, const std::vector<Entry>& entries, const Options&
         print_json(object);
 }
 
+// Every run looks at kernel.modprobe as each sweep does (helper_guard.hpp), after what it set: a
+// change behind kmod-tools' back is a critical line. Only reported, never put back, here; a user who
+// is not root gets the line too but cannot record that it was reported.
+void guard_the_helper(const Paths& paths)
+{
+    try {
+        guard_helper(paths, HelperGuardMode::report, ::geteuid() != 0);
+    } catch (const Error& error) {
+        log::warning(std::string("cannot check kernel.modprobe: ") + error.what());
+    }
+}
+
 ExitStatus run(int argc, char** argv)
 {
     const Options options = parse_options(argc, argv);
@@ -134,6 +149,7 @@ ExitStatus run(int argc, char** argv)
     const auto entries = parse_entries(options);
     check_values(paths, entries);
     apply(paths, entries, options);
+    guard_the_helper(paths);
     print(paths, entries, options);
     return ExitStatus::ok;
 }

@@ -130,6 +130,13 @@ void apply_config_text(Config& config, std::string_view text, const std::filesys
                     throw problem("bad " + std::string(key) + " pattern '" + std::string(pattern) + "': " + why);
                 rules.push_back({std::string(pattern), {source, line_number}});
             }
+        } else if (key == "helper_guard") {
+            if (value == "report")
+                config.helper_guard = HelperGuardMode::report;
+            else if (value == "restore")
+                config.helper_guard = HelperGuardMode::restore;
+            else
+                throw problem("bad helper_guard '" + std::string(value) + "': report or restore");
         } else if (key.empty()) {
             throw problem("missing key before '='");
         } else {

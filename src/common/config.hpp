@@ -33,6 +33,9 @@ struct PolicyRule {
     SettingOrigin origin;
 };
 
+// What a sweep does when kernel.modprobe is not the helper the admin set (helper_guard.hpp).
+enum class HelperGuardMode { report, restore };
+
 struct Config {
     std::chrono::seconds unload_delay = default_unload_delay;
     SettingOrigin unload_delay_origin;
@@ -41,6 +44,7 @@ struct Config {
     std::vector<std::string> keep{"brd", "zram"};
     std::vector<PolicyRule> deny;  // names, aliases or modules the kernel may not have loaded
     std::vector<PolicyRule> allow; // exceptions to deny
+    HelperGuardMode helper_guard = HelperGuardMode::report;
 };
 
 // Applies the settings in `text` on top of `config`. Throws Error::failure "FILE:LINE: problem".

@@ -6,6 +6,7 @@
 #include "config.hpp"
 #include "duration.hpp"
 #include "error.hpp"
+#include "helper_guard.hpp"
 #include "helper_safety.hpp"
 #include "kernel_knobs.hpp"
 #include "log.hpp"
@@ -38,6 +39,8 @@ void set_modprobe(const Paths& paths, std::string_view helper, bool persist)
     if (helper.empty())
         log::warning("an empty modprobe disables module autoloading: the kernel will request no module");
     write_modprobe_helper(paths, helper);
+    // What the admin set, for the guard of every later sweep (helper_guard.hpp).
+    record_helper_set(paths, helper);
     if (persist)
         replace_file_atomically(paths.sysctl_dropin(),
                                 "# Written by kmod-sysctl --persist: the kernel's module helper.\n"
@@ -78,8 +81,8 @@ void set_unload_delay(const Paths& paths, std::string_view value, bool persist)
 std::vector<std::filesystem::path> modprobe_files(const Paths& paths, bool persist)
 {
     if (persist)
-        return {paths.sysctl_dropin()};
-    return {};
+        return {helper_record_file(paths), paths.sysctl_dropin()};
+    return {helper_record_file(paths)};
 }
 
 void restore_modprobe(const Paths& paths, const nlohmann::json& value)

@@ -144,6 +144,13 @@ void audit(std::string_view text)
     write_record(s, Level::notice, "audit: " + one_line(text));
 }
 
+void critical_audit(std::string_view text)
+{
+    State& s = state();
+    std::lock_guard lock(s.mutex);
+    write_record(s, Level::critical, "audit: " + one_line(text));
+}
+
 namespace {
 void write_record(State& s, Level level, const std::string& line)
 {

@@ -11,7 +11,7 @@
 namespace kmodtools::log {
 
 // syslog(3) priorities, so a level maps 1:1 to a journal or kmsg prefix.
-enum class Level : int { error = 3, warning = 4, notice = 5, info = 6, debug = 7 };
+enum class Level : int { critical = 2, error = 3, warning = 4, notice = 5, info = 6, debug = 7 };
 
 enum class Target {
     stderr_stream, // a terminal, a pipe, or the journal (detected through $JOURNAL_STREAM)
@@ -44,6 +44,10 @@ inline void debug(std::string_view text) { message(Level::debug, text); }
 // An audit line: always written, whatever the threshold, at notice priority, as "PROGRAM: audit: TEXT"
 // so that admins can grep the kernel log or the journal for a stable prefix.
 void audit(std::string_view text);
+
+// A critical audit line: the same, at critical priority (journal PRIORITY=2, kernel log <2>), for what
+// an admin must see at once, such as kernel.modprobe changed behind kmod-tools' back.
+void critical_audit(std::string_view text);
 
 // Whether $JOURNAL_STREAM names the device and inode of `fd`: then the journal reads "<N>" prefixes
 // as priorities (sd-daemon(3)).

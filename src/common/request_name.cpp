@@ -67,9 +67,10 @@ RequestedNames split_requested_names(const std::vector<std::string>& words)
     return requested;
 }
 
-std::string quote_name(std::string_view text)
+namespace {
+
+std::string quote_up_to(std::string_view text, std::size_t shown)
 {
-    constexpr std::size_t shown = 64;
     std::string result = "'";
     for (std::size_t i = 0; i < text.size() && i < shown; ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
@@ -87,5 +88,11 @@ std::string quote_name(std::string_view text)
         result += "...";
     return result + "'";
 }
+
+} // namespace
+
+std::string quote_name(std::string_view text) { return quote_up_to(text, 64); }
+
+std::string quote_whole(std::string_view text) { return quote_up_to(text, text.size()); }
 
 } // namespace kmodtools

@@ -37,4 +37,8 @@ RequestedNames split_requested_names(const std::vector<std::string>& words);
 // escaped as \xHH, long text cut short. Safe for any bytes a user controls (comm, mount -t names).
 std::string quote_name(std::string_view text);
 
+// The same escaping, never cut short: for what must be seen whole, such as a helper path in a
+// critical line (the kernel keeps at most 255 bytes of it).
+std::string quote_whole(std::string_view text);
+
 } // namespace kmodtools

@@ -443,6 +443,42 @@ check_eq "unknown option: exit 2" 2 "$RUN_STATUS"
 check_eq "usage errors reached no kernel call" "" "$(shim_calls)"
 check_eq "... and the module is still loaded" "ktfs" "$(loaded)"
 
+# ---- The guard on kernel.modprobe ---------------------------------------------------------------
+mkdir -p "$root/proc/sys/kernel" "$root/sbin"
+printf '#!/bin/sh\n' >"$root/sbin/modprobe"
+chmod 0755 "$root/sbin/modprobe"
+echo /sbin/modprobe >"$root/proc/sys/kernel/modprobe"
+run_cmd tool
+check_eq "first sweep that sees kernel.modprobe: exit 0" 0 "$RUN_STATUS"
+check_eq "and nothing to say: it is what was set (first seen)" "" "$RUN_ERR"
+check_match "it is recorded for the next sweeps" '"origin": "first seen"' "$(cat "$root/run/kmod-tools/helper.json")"
+echo /tmp/evil >"$root/proc/sys/kernel/modprobe"
+run_cmd tool --json
+check_eq "kernel.modprobe changed behind kmod-tools' back: the sweep still works, exit 0" 0 "$RUN_STATUS"
+check_eq "a critical audit line names both values" \
+    "kmod-reap: audit: kernel.modprobe is '/tmp/evil', not '/sbin/modprobe' as set (first seen); left as it is (set it with kmod-sysctl modprobe=..., or helper_guard = restore to have sweeps put it back)" \
+    "$RUN_ERR"
+check_eq "--json: an entry for the knob" \
+    "kernel.modprobe helper-changed (kernel.modprobe is '/tmp/evil', not '/sbin/modprobe' as set (first seen)) error=kernel.modprobe is '/tmp/evil', not '/sbin/modprobe' as set (first seen)" \
+    "$(json "$outcomes" | grep '^kernel.modprobe')"
+check_eq "left as it is" /tmp/evil "$(cat "$root/proc/sys/kernel/modprobe")"
+run_cmd tool --json
+check_eq "the next sweep says nothing more" "" "$RUN_ERR"
+check_match "but --json still shows it" '^kernel.modprobe helper-changed ' "$(json "$outcomes")"
+mkdir -p "$root/etc/kmod-tools"
+echo 'helper_guard = restore' >"$root/etc/kmod-tools/kmod-tools.conf"
+run_cmd tool
+check_eq "helper_guard = restore: exit 0" 0 "$RUN_STATUS"
+check_eq "puts it back, with a critical line" \
+    "kmod-reap: audit: kernel.modprobe was changed behind kmod-tools' back to '/tmp/evil'; put back '/sbin/modprobe' (first seen), as helper_guard = restore says" \
+    "$RUN_ERR"
+check_eq "kernel.modprobe is what was set again" /sbin/modprobe "$(cat "$root/proc/sys/kernel/modprobe")"
+echo 'helper_guard = maybe' >"$root/etc/kmod-tools/kmod-tools.conf"
+run_cmd tool
+check_eq "a bad helper_guard: exit 1" 1 "$RUN_STATUS"
+check_match "names the file and line" "kmod-tools.conf:1: bad helper_guard 'maybe': report or restore" "$RUN_ERR"
+rm -r "$root/etc/kmod-tools" "$root/proc/sys/kernel" "$root/run/kmod-tools/helper.json"
+
 check_no_host_access
 check_asan_with_shim
 tap_done

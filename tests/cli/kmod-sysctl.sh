@@ -127,6 +127,23 @@ check_eq "the second of two fails: the runtime layer is as it was" "$before_runt
 check_eq "the second of two fails: nothing printed" "" "$RUN_OUT"
 rm "$root/etc/kmod-tools/kmod-tools.conf.d"
 
+# The guard: kmod-sysctl records what it set, and says when the kernel's value is no longer that.
+run_cmd "$tool" -q modprobe=/usr/sbin/helper
+check_match "setting modprobe records it as what the admin set" '"origin": "kmod-sysctl"' \
+    "$(cat "$root/run/kmod-tools/helper.json")"
+check_eq "and has nothing to say" "" "$RUN_ERR"
+echo /scratch/helper >"$root/proc/sys/kernel/modprobe"
+run_cmd "$tool" modprobe
+check_eq "kernel.modprobe changed behind its back: reading still works, exit 0" 0 "$RUN_STATUS"
+check_eq "it prints the kernel's value" "modprobe = /scratch/helper" "$RUN_OUT"
+check_match "and a critical audit line with both values" \
+    "^kmod-sysctl: audit: kernel.modprobe is '/scratch/helper', not '/usr/sbin/helper' as set \\(kmod-sysctl\\)" "$RUN_ERR"
+run_cmd "$tool" modprobe
+check_eq "once per change" "" "$RUN_ERR"
+check_eq "never put back by kmod-sysctl" /scratch/helper "$(cat "$root/proc/sys/kernel/modprobe")"
+run_cmd "$tool" -q modprobe=/usr/sbin/helper
+check_eq "setting it again is the admin's decision: nothing to say" "" "$RUN_ERR"
+
 rm -r "$root/proc/sys/kernel"
 run_cmd "$tool" modprobe
 check_eq "no module support: exit 1" 1 "$RUN_STATUS"

@@ -7,7 +7,10 @@
 # under ProtectSystem=strict, keeps what is mounted or owns an interface, logs to the journal.
 # Two drop-ins show the scenario would notice a sandbox that breaks a sweep: ProtectKernelModules=
 # fails it with nothing unloaded, read-only settings storage (ReadOnlyPaths=) keeps the module
-# whose settings cannot be saved. run-vm gets the unit sources and the tmpfiles.d file with --file.
+# whose settings cannot be saved. The helper guard under the sandbox: kernel.modprobe changed
+# behind kmod-tools' back is a critical journal line, once; restore cannot write /proc/sys there
+# and says so, until the drop-in kmod-reap(8) names makes the knob writable.
+# run-vm gets the unit sources and the tmpfiles.d file with --file.
 # shellcheck shell=dash source=../vm-lib.sh
 . /vm-lib.sh
 
@@ -22,7 +25,8 @@ done
 unit_result() { systemctl show -p Result --value kmod-reap.service; }
 unit_status() { systemctl show -p ExecMainStatus --value kmod-reap.service; }
 # The journal lines of the sweeps run since the last call of mark_journal.
-mark_journal() { journal_mark=$(date '+%Y-%m-%d %H:%M:%S'); sleep 1; }
+# --since has whole seconds: sleeping first puts every earlier line before the mark.
+mark_journal() { sleep 1; journal_mark=$(date '+%Y-%m-%d %H:%M:%S'); }
 sweep_journal() { journalctl -q --no-pager -o cat -u kmod-reap.service --since "$journal_mark" "$@"; }
 # start_sweep: systemctl start kmod-reap.service, as the timer would, into RUN_*.
 start_sweep() {
@@ -143,6 +147,37 @@ check_match "with its new value saved" '^nlm_timeout=17$' "$(cat "$settings/lock
 check_fail "vfat went once unmounted" -- module_loaded vfat
 check_fail "and fat with it" -- module_loaded fat
 check "dummy still stays" -- module_loaded dummy
+
+# --- The helper guard, under the sandbox ---------------------------------------------------------
+# kmod-sysctl made kmod-request the helper above; a kernel write primitive now changes it.
+echo /tmp/evil >/proc/sys/kernel/modprobe
+start_sweep
+check_eq "a sweep with kernel.modprobe changed behind kmod-tools' back: exit 0" 0 "$RUN_STATUS"
+check_match "the journal has the critical line, at critical priority" \
+    "kmod-reap: audit: kernel.modprobe is '/tmp/evil', not '/usr/sbin/kmod-request' as set \\(kmod-sysctl\\); left as it is" \
+    "$(sweep_journal -p crit)"
+check_eq "kernel.modprobe is left as it is" /tmp/evil "$(cat /proc/sys/kernel/modprobe)"
+start_sweep
+check_no_match "the next sweep says nothing more of it" "kernel.modprobe" "$(sweep_journal)"
+mkdir -p /etc/kmod-tools
+echo 'helper_guard = restore' >/etc/kmod-tools/kmod-tools.conf
+start_sweep
+check_eq "helper_guard = restore under the shipped unit: the sweep still works" 0 "$RUN_STATUS"
+check_eq "but /proc/sys is read-only there (ProtectKernelTunables=yes): left as it is" /tmp/evil \
+    "$(cat /proc/sys/kernel/modprobe)"
+check_match "and the critical line says why" \
+    "could not put it back: cannot set kernel.modprobe .*read-only" "$(sweep_journal -p crit)"
+# The drop-in kmod-reap(8) names for restore: the knob alone made writable.
+mkdir -p "$dropin_dir"
+printf '[Service]\nReadWritePaths=/proc/sys/kernel/modprobe\n' >"$dropin_dir/50-restore.conf"
+systemctl daemon-reload
+start_sweep
+check_eq "with the knob writable, the sweep puts kmod-request back" /usr/sbin/kmod-request \
+    "$(cat /proc/sys/kernel/modprobe)"
+check_match "and says so at critical priority" \
+    "put back '/usr/sbin/kmod-request' \\(kmod-sysctl\\), as helper_guard = restore says" "$(sweep_journal -p crit)"
+rm -r "$dropin_dir" /etc/kmod-tools
+systemctl daemon-reload
 
 # --- The timer -------------------------------------------------------------------------------
 check "systemctl enable --now kmod-reap.timer" -- systemctl -q enable --now kmod-reap.timer
