@@ -196,7 +196,38 @@ void drop_stale_records(const Paths& paths)
         loaded.insert(module.name);
     for (const auto& [name, record] : records)
         if (loaded.count(name) == 0 || !record_matches_load(paths, record))
-            remove_record(paths, name);
+            remove_stale_record(paths, name, record.instance);
+}
+
+void remove_stale_record(const Paths& paths, const std::string& name, const std::string& judged_instance)
+{
+    auto dir = open_owned_directory_if_exists(records_dir(paths));
+    if (!dir || !is_module_name(name))
+        return;
+    // A helper may have loaded the module again and recorded the new load since the record was
+    // judged: unlinking by name would delete that fresh record, and leave a module loaded on
+    // demand that no sweep ever unloads. So the file is first moved out of the way (atomically,
+    // under a temporary name the next sweep cleans up if this one is killed), then looked at.
+    const auto path = records_dir(paths) / name;
+    const auto hidden = "." + name + ".tmp-" + std::to_string(::getpid()) + "-stale";
+    if (::renameat(dir->get(), name.c_str(), dir->get(), hidden.c_str()) < 0) {
+        if (errno == ENOENT)
+            return;
+        throw Error::system(errno, "cannot remove " + path.string());
+    }
+    bool newer = false;
+    try {
+        if (auto fd = open_owned_file(dir->get(), hidden, path))
+            newer = parse_on_demand_record(read_all(fd->get(), path, max_state_file_size), path.string()).instance !=
+                    judged_instance;
+    } catch (const Error&) {
+        // Not a record we can read: what was judged stale goes either way.
+    }
+    // A newer record goes back, unless a newer one still took its place meanwhile.
+    if (newer && ::renameat2(dir->get(), hidden.c_str(), dir->get(), name.c_str(), RENAME_NOREPLACE) == 0)
+        return;
+    if (::unlinkat(dir->get(), hidden.c_str(), 0) < 0 && errno != ENOENT)
+        throw Error::system(errno, "cannot remove " + path.string());
 }
 
 } // namespace kmodtools
