@@ -256,7 +256,8 @@ TEST_CASE("corrupt, misnamed, symlinked and non-file intents are set aside in on
     root.write("/run/kmod-tools/pending/" + std::to_string(pid), "{\"pid\": ");
     root.write("/run/kmod-tools/pending/not-a-pid", serialize(intent_of(pid, {{"xfs", "fs-xfs", ""}})));
     root.write("/run/kmod-tools/pending/00" + std::to_string(pid), serialize(intent_of(pid, {{"xfs", "fs-xfs", ""}})));
-    root.write("/run/kmod-tools/pending/1", serialize(intent_of(pid, {{"xfs", "fs-xfs", ""}}))); // names another
+    const pid_t other = dead_pid();
+    root.write("/run/kmod-tools/pending/" + std::to_string(other), serialize(intent_of(pid, {{"xfs", "fs-xfs", ""}})));
     const auto target = root.write("/etc/precious", serialize(intent_of(4, {{"xfs", "fs-xfs", ""}})));
     root.symlink(target.string(), "/run/kmod-tools/pending/4");
     root.mkdir("/run/kmod-tools/pending/5");
@@ -278,10 +279,13 @@ TEST_CASE("corrupt, misnamed, symlinked and non-file intents are set aside in on
     for (const auto& name : entries(root, "/run/kmod-tools/pending"))
         CHECK(name.front() == '.');
     CHECK(testing::read_file(target) == serialize(intent_of(4, {{"xfs", "fs-xfs", ""}})));
+    // A running writer's file is not even read (it is mid-write only under its temporary name).
+    root.write("/run/kmod-tools/pending/" + std::to_string(::getppid()), "not read while its writer runs");
     // And the next run finds nothing to complain about.
     const auto again = capture_stderr([&] { report = reconcile_load_intents(root.paths(), false); });
     CHECK(again.empty());
     CHECK(report.set_aside == 0);
+    CHECK(report.in_progress == 1);
 }
 
 TEST_CASE("a pending directory that cannot be trusted is an error, not a crash")

@@ -191,13 +191,15 @@ ReconcileReport reconcile_load_intents(const Paths& paths, bool dry_run)
     if (names.empty())
         return report; // the usual case: read nothing else
 
-    // Records and modules are read once, before the intents: a writer alive then that finishes
-    // later is seen alive (its file is skipped) or gone with its records written (then matched).
-    UntrustedRecords untrusted; // the sweep reports and removes those; here they count as absent
-    const auto records = read_on_demand_records(paths, &untrusted);
-    std::set<std::string> loaded;
-    for (const auto& module : read_loaded_modules(paths))
-        loaded.insert(module.name);
+    // Records and modules are read for each intent of a writer that is gone, after it was seen gone,
+    // so whatever it recorded is in them. With 50 helpers at once most files are theirs, still
+    // running: those cost a kill(2) each, and nothing is read for them.
+    auto read_state = [&](std::map<std::string, OnDemandRecord>& records, std::set<std::string>& loaded) {
+        UntrustedRecords untrusted; // the sweep reports and removes those; here they count as absent
+        records = read_on_demand_records(paths, &untrusted);
+        for (const auto& module : read_loaded_modules(paths))
+            loaded.insert(module.name);
+    };
 
     for (const auto& name : names) {
         const auto path = dir_path / name;
@@ -209,6 +211,10 @@ ReconcileReport reconcile_load_intents(const Paths& paths, bool dry_run)
             auto fd = open_owned_file(dir->get(), name, path);
             if (!fd) // its writer finished since the listing
                 continue;
+            if (writer_may_run(*pid)) {
+                ++report.in_progress;
+                continue;
+            }
             intent = parse_load_intent(read_all(fd->get(), path, max_state_file_size), path.string());
             if (intent->pid != *pid)
                 throw Error::failure("corrupt load intent " + path.string() + ": it names process " +
@@ -226,10 +232,9 @@ ReconcileReport reconcile_load_intents(const Paths& paths, bool dry_run)
             }
             continue;
         }
-        if (writer_may_run(intent->pid)) {
-            ++report.in_progress;
-            continue;
-        }
+        std::map<std::string, OnDemandRecord> records;
+        std::set<std::string> loaded;
+        read_state(records, loaded);
         const auto owed = records_owed(paths, *intent, loaded, records);
         std::vector<std::string> modules;
         for (const auto& record : owed)

@@ -498,8 +498,12 @@ fresh_root
 load ktfs
 mkdir -p "$pending"
 printf '{"pid": ' >"$pending/$killed_intent"
-printf '{"pid": 1, "requester": "kernel", "written_at": 1e300, "written_at_boottime": 1, "modules": []}\n' \
-    >"$pending/1"
+# Named after processes that are gone (killed_intent's, and one more), or judged without reading.
+(:) &
+gone=$!
+wait "$gone"
+printf '{"pid": %s, "requester": "kernel", "written_at": 1e300, "written_at_boottime": 1, "modules": []}\n' \
+    "$gone" >"$pending/$gone"
 echo '{}' >"$root/precious"
 ln -s "$root/precious" "$pending/2"
 mkdir "$pending/3"
@@ -513,7 +517,7 @@ check_match "a truncated intent: named and why" \
     "^kmod-reap: warning: corrupt load intent $pending/$killed_intent: not valid JSON; moved it out of the way to $pending/\\.$killed_intent\\.set-aside-" \
     "$RUN_ERR"
 check_match "a number out of range: named and why" \
-    "^kmod-reap: warning: corrupt load intent $pending/1: written_at is not a whole number in range: 1e\\+?300; moved" "$RUN_ERR"
+    "^kmod-reap: warning: corrupt load intent $pending/$gone: written_at is not a whole number in range: 1e\\+?300; moved" "$RUN_ERR"
 check_match "a symlink: refused, never followed" "^kmod-reap: warning: refusing $pending/2: it is a symlink; moved" "$RUN_ERR"
 check_match "a directory: refused" "^kmod-reap: warning: refusing $pending/3: it is a directory, not a regular file; moved" \
     "$RUN_ERR"
