@@ -49,10 +49,14 @@ private:
 
 // Temporary files of writers killed between creating and renaming them (kmod-request killed mid-
 // record, a sweep killed mid-save) are removed by the next sweep.
-void remove_abandoned_state(const Paths& paths)
+// `with_pending`: false when the pending directory was refused already this sweep (said once).
+void remove_abandoned_state(const Paths& paths, bool with_pending)
 {
-    for (const auto& dir :
-         {paths.runtime_dir(), paths.runtime_dir() / "on-demand", pending_dir(paths), paths.state_dir() / "settings"})
+    std::vector<std::filesystem::path> dirs{paths.runtime_dir(), paths.runtime_dir() / "on-demand",
+                                            paths.state_dir() / "settings"};
+    if (with_pending)
+        dirs.push_back(pending_dir(paths));
+    for (const auto& dir : dirs)
         if (auto fd = open_owned_directory_if_exists(dir))
             if (const int removed = remove_abandoned_temporaries(fd->get(), dir); removed > 0)
                 log::notice("removed " + std::to_string(removed) + " temporary file(s) left in " + dir.string() +
@@ -329,7 +333,7 @@ SweepReport run_sweep(const Paths& paths, const std::vector<LoadedModule>& loade
         if (!trusted || report.next_state != previous)
             write_idle_state(paths, report.next_state);
         drop_stale_records(paths);
-        remove_abandoned_state(paths);
+        remove_abandoned_state(paths, reconciled);
     } catch (const Error& error) {
         log::error(error.what());
         report.failed = true;

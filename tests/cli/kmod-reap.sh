@@ -528,6 +528,15 @@ check_eq "the sweep went on: ktfs unloaded" "ktfs ok" "$(removes)"
 check_eq "only hidden names are left, which no run reads again" "" "$(ls "$pending")"
 run_cmd tool
 check_eq "the next sweep has nothing to say about intents" "" "$RUN_ERR"
+fresh_root
+load ktfs
+mkdir -p "$root/elsewhere"
+rmdir "$pending"
+ln -s "$root/elsewhere" "$pending"
+run_cmd tool --delay 0
+check_eq "a symlink for the pending directory: exit 1" 1 "$RUN_STATUS"
+check_eq "... says so in one line, and the sweep still ran" "kmod-reap: refusing $pending: it is a symlink; load intents not reconciled this sweep
+kmod-reap: unloaded ktfs (idle 0 s)" "$RUN_ERR"
 
 check_no_host_access
 check_asan_with_shim
