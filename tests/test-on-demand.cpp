@@ -234,3 +234,25 @@ TEST_CASE("a record file larger than any record is refused without reading it al
     CHECK(read_on_demand_records(root.paths(), &untrusted).empty());
     CHECK(untrusted.size() == 1);
 }
+
+TEST_CASE("a stale record is removed only if no newer load was recorded since it was judged")
+{
+    FakeRoot root;
+    const auto paths = root.paths();
+    write_on_demand_records(paths, {sample("xfs")}); // instance ino:4242
+    remove_stale_record(paths, "xfs", "ino:4242");
+    CHECK(read_on_demand_records(paths).empty());
+
+    // Judged stale as ino:4242, but a helper loaded xfs again and recorded ino:99 before the removal.
+    auto fresh = sample("xfs");
+    fresh.instance = "ino:99";
+    write_on_demand_records(paths, {fresh});
+    remove_stale_record(paths, "xfs", "ino:4242");
+    const auto records = read_on_demand_records(paths);
+    REQUIRE(records.count("xfs") == 1);
+    CHECK(records.at("xfs").instance == "ino:99");
+    // Nothing is left under a hidden name, and a record that is gone already is no error.
+    CHECK(std::distance(std::filesystem::directory_iterator(root / "/run/kmod-tools/on-demand"),
+                        std::filesystem::directory_iterator()) == 1);
+    remove_stale_record(paths, "never-recorded", "ino:1");
+}

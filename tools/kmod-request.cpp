@@ -278,6 +278,8 @@ ExitStatus run(int argc, char** argv)
         if (results.back().error)
             status = ExitStatus::failure;
     }
+    if (!options.dry_run)
+        server.reconcile_others();
     if (options.json)
         print_results(results, requester, options.dry_run);
     return status;

@@ -21,21 +21,28 @@ struct Announcement {
     std::string options;
 };
 thread_local std::vector<Announcement>* announcements = nullptr;
+// libkmod announces a module right before inserting it: the moment to say what is about to go in.
+thread_local const std::function<void(const std::string&)>* announce_hook = nullptr;
 
 void collect_announcement(kmod_module* module, bool install, const char* options)
 {
     if (announcements != nullptr)
         announcements->push_back({KmodModule(kmod_module_ref(module)), install, options != nullptr ? options : ""});
+    if (announce_hook != nullptr && *announce_hook)
+        (*announce_hook)(kmod_module_get_name(module));
 }
 
 // Runs libkmod's probe with `flags`, collecting what it announces (in load order) into `announced`.
 int probe_announcing(kmod_module* module, unsigned flags, const std::string& options,
-                     std::vector<Announcement>& announced)
+                     std::vector<Announcement>& announced,
+                     const std::function<void(const std::string&)>* before_insert = nullptr)
 {
     announcements = &announced;
+    announce_hook = (flags & KMOD_PROBE_DRY_RUN) != 0 ? nullptr : before_insert;
     const int err = kmod_module_probe_insert_module(module, flags, options.empty() ? nullptr : options.c_str(),
                                                     nullptr, nullptr, collect_announcement);
     announcements = nullptr;
+    announce_hook = nullptr;
     return err;
 }
 
@@ -173,7 +180,8 @@ std::string join_options(const std::string& first, const std::string& second)
 
 } // namespace
 
-int ModuleLoader::probe(kmod_module* module, bool dry_run, const std::string& options, LoadResult& result)
+int ModuleLoader::probe(kmod_module* module, bool dry_run, const std::string& options, LoadResult& result,
+                        const std::function<void(const std::string&)>& before_insert)
 {
     std::vector<Announcement> announced;
     // As modprobe: the blacklist applies to aliases only; a dry run announces without inserting.
@@ -182,7 +190,7 @@ int ModuleLoader::probe(kmod_module* module, bool dry_run, const std::string& op
         flags |= KMOD_PROBE_DRY_RUN;
     else
         require_kernel_access(paths_);
-    const int err = probe_announcing(module, flags, options, announced);
+    const int err = probe_announcing(module, flags, options, announced, &before_insert);
 
     // What went in is what was announced and is in the kernel now. A concurrent loader of the same
     // module (the kernel runs many helpers at once) makes the kernel answer EEXIST, which libkmod
@@ -237,12 +245,13 @@ LoadResult ModuleLoader::load(std::string_view name, bool dry_run, const ExtraOp
                 }
                 if (saved.empty())
                     continue;
-                if (probe(step.module.get(), dry_run, saved, result) < 0)
+                if (probe(step.module.get(), dry_run, saved, result, extra.before_insert) < 0)
                     return result;
             }
         }
 
-        const int err = probe(module.get(), dry_run, join_options(own_saved, extra.command_line), result);
+        const int err =
+            probe(module.get(), dry_run, join_options(own_saved, extra.command_line), result, extra.before_insert);
         if (err < 0)
             return result;
         if (err == KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY)

@@ -48,6 +48,9 @@ struct ExtraOptions {
     std::function<bool(const std::string& module)> has_saved;
     std::function<std::string(const std::string& module, const std::function<bool(const std::string&)>& declares)>
         saved;
+    // Called just before each module is inserted (or its install command run), never in a dry run:
+    // where the intent is written that a kill before its record cannot lose (load_intent.hpp).
+    std::function<void(const std::string& module)> before_insert;
 };
 
 class ModuleLoader {
@@ -72,7 +75,8 @@ public:
 private:
     KmodModuleList lookup(std::string_view name);
     // Probes one module (with its dependencies), collecting what was announced and what went in.
-    int probe(kmod_module* module, bool dry_run, const std::string& options, LoadResult& result);
+    int probe(kmod_module* module, bool dry_run, const std::string& options, LoadResult& result,
+              const std::function<void(const std::string&)>& before_insert);
 
     const Paths& paths_;
     std::filesystem::path modules_dir_;

@@ -54,7 +54,7 @@ RequestStatus request_status(LoadStatus status, bool dry_run)
 } // namespace
 
 RequestServer::RequestServer(const Paths& paths, ModuleLoader& loader, const RequestOptions& options)
-    : paths_(paths), loader_(loader), options_(options)
+    : paths_(paths), loader_(loader), options_(options), intent_(paths, options.requester)
 {
     if (!options_.restore_settings)
         return;
@@ -82,7 +82,7 @@ bool RequestServer::denied(const std::string& name, RequestResult& result)
     return true;
 }
 
-void RequestServer::record(const std::string& name, const std::string& command_line_options, RequestResult& result)
+bool RequestServer::record(const std::string& name, const std::string& command_line_options, RequestResult& result)
 {
     // Dependencies inserted before a failure stay loaded: record them too, so they can go.
     try {
@@ -91,11 +91,25 @@ void RequestServer::record(const std::string& name, const std::string& command_l
             for (const auto& [parameter, value] : given)
                 explicit_parameters_[module].insert(normalize_module_name(parameter));
         record_inserted(paths_, name, options_.requester, result.inserted, explicit_parameters_);
+        return true;
     } catch (const Error& error) {
-        // The modules stay loaded, unrecorded: kmod-reap will leave them alone, the safe side.
+        // The modules stay loaded, unrecorded: kmod-reap will leave them alone, the safe side,
+        // until the intent left behind is reconciled by a later run.
         log::error("loaded " + join(result.inserted) + " for " + quote_name(name) +
                    " but could not record it: " + error.what());
         result.error = error.what();
+        return false;
+    }
+}
+
+void RequestServer::reconcile_others()
+{
+    if (!intent_.wrote_any())
+        return;
+    try {
+        reconcile_load_intents(paths_, false);
+    } catch (const Error& error) {
+        log::warning(error.what());
     }
 }
 
@@ -135,6 +149,7 @@ RequestResult RequestServer::serve(const std::string& name, const std::string& c
                 return options;
             };
         }
+        extra.before_insert = [this, &name](const std::string& module) { intent_.about_to_insert(module, name); };
         const auto loaded = loader_.load(name, options_.dry_run, extra);
         result.modules = loaded.modules;
         result.inserted = loaded.inserted;
@@ -154,7 +169,8 @@ RequestResult RequestServer::serve(const std::string& name, const std::string& c
                 log::info(name + ": inserted " + join(loaded.inserted));
             else if (loaded.status != LoadStatus::failed)
                 log::info(name + ": " + std::string(to_string(loaded.status)));
-            record(name, command_line_options, result);
+            if (record(name, command_line_options, result))
+                intent_.settled(name);
         }
     }
     if (options_.requester == Requester::kernel && !options_.dry_run)

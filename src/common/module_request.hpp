@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config.hpp"
+#include "load_intent.hpp"
 #include "module_loader.hpp"
 #include "on_demand.hpp"
 #include "paths.hpp"
@@ -44,10 +45,16 @@ public:
     // allows, and records what it inserted. Failures are in the result, already logged.
     RequestResult serve(const std::string& name, const std::string& command_line_options);
 
+    // After serving: turns the load intents of helpers killed before they recorded into records,
+    // if this run inserted anything (the path that already writes state; a request that finds its
+    // module loaded stays as cheap as it was). Never waits for a sweep. Errors are logged.
+    void reconcile_others();
+
 private:
     // Whether the policy refuses `name` (a kernel request only); fills `result` if so.
     bool denied(const std::string& name, RequestResult& result);
-    void record(const std::string& name, const std::string& command_line_options, RequestResult& result);
+    // Whether the records were written (or nothing needed one).
+    bool record(const std::string& name, const std::string& command_line_options, RequestResult& result);
     void audit(const std::string& name, const RequestResult& result) const;
 
     const Paths& paths_;
@@ -55,6 +62,7 @@ private:
     RequestOptions options_;
     std::set<std::string> with_settings_;     // modules with saved settings
     ExplicitParameters explicit_parameters_; // given at load: never in the load-time snapshot
+    LoadIntentWriter intent_;                 // written before each insertion
 };
 
 } // namespace kmodtools

@@ -38,84 +38,6 @@ std::int64_t boottime_seconds()
     return now.tv_sec;
 }
 
-namespace {
-
-// The length of the well-formed UTF-8 sequence at the start of `text` (no overlong forms, surrogates
-// or code points past U+10FFFF: what a JSON parser accepts), or 0 if there is none.
-std::size_t utf8_sequence_length(std::string_view text)
-{
-    const auto lead = static_cast<unsigned char>(text[0]);
-    std::size_t length = 0;
-    std::uint32_t code_point = 0;
-    if (lead < 0x80)
-        return 1;
-    if ((lead & 0xe0) == 0xc0) {
-        length = 2;
-        code_point = lead & 0x1fu;
-    } else if ((lead & 0xf0) == 0xe0) {
-        length = 3;
-        code_point = lead & 0x0fu;
-    } else if ((lead & 0xf8) == 0xf0) {
-        length = 4;
-        code_point = lead & 0x07u;
-    } else {
-        return 0;
-    }
-    if (text.size() < length)
-        return 0;
-    for (std::size_t i = 1; i < length; ++i) {
-        const auto next = static_cast<unsigned char>(text[i]);
-        if ((next & 0xc0) != 0x80)
-            return 0;
-        code_point = (code_point << 6) | (next & 0x3fu);
-    }
-    constexpr std::uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code_point < smallest[length] || code_point > 0x10ffff || (code_point >= 0xd800 && code_point <= 0xdfff))
-        return 0;
-    return length;
-}
-
-// A JSON string. Written by hand rather than with nlohmann::json: records are written by the helper
-// the kernel starts for every request, where the size of the code run is what costs (see tests/bench).
-// A byte that is not part of valid UTF-8 (a requested name or a parameter value may hold any) is
-// written as U+FFFD: JSON cannot carry it, and a record the parser rejects is one kmod-reap removes.
-std::string json_string(std::string_view text)
-{
-    std::string quoted = "\"";
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x80) {
-            const auto length = utf8_sequence_length(text.substr(i));
-            if (length == 0) {
-                quoted += "\\ufffd";
-            } else {
-                quoted += text.substr(i, length);
-                i += length - 1;
-            }
-            continue;
-        }
-        switch (c) {
-        case '"':
-            quoted += "\\\"";
-            break;
-        case '\\':
-            quoted += "\\\\";
-            break;
-        default:
-            if (c < 0x20) {
-                char escaped[8];
-                std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-                quoted += escaped;
-            } else {
-                quoted += static_cast<char>(c);
-            }
-        }
-    }
-    return quoted + "\"";
-}
-
-} // namespace
-
 std::string serialize(const OnDemandRecord& record)
 {
     std::string json = "{\n";
@@ -274,7 +196,38 @@ void drop_stale_records(const Paths& paths)
         loaded.insert(module.name);
     for (const auto& [name, record] : records)
         if (loaded.count(name) == 0 || !record_matches_load(paths, record))
-            remove_record(paths, name);
+            remove_stale_record(paths, name, record.instance);
+}
+
+void remove_stale_record(const Paths& paths, const std::string& name, const std::string& judged_instance)
+{
+    auto dir = open_owned_directory_if_exists(records_dir(paths));
+    if (!dir || !is_module_name(name))
+        return;
+    // A helper may have loaded the module again and recorded the new load since the record was
+    // judged: unlinking by name would delete that fresh record, and leave a module loaded on
+    // demand that no sweep ever unloads. So the file is first moved out of the way (atomically,
+    // under a temporary name the next sweep cleans up if this one is killed), then looked at.
+    const auto path = records_dir(paths) / name;
+    const auto hidden = "." + name + ".tmp-" + std::to_string(::getpid()) + "-stale";
+    if (::renameat(dir->get(), name.c_str(), dir->get(), hidden.c_str()) < 0) {
+        if (errno == ENOENT)
+            return;
+        throw Error::system(errno, "cannot remove " + path.string());
+    }
+    bool newer = false;
+    try {
+        if (auto fd = open_owned_file(dir->get(), hidden, path))
+            newer = parse_on_demand_record(read_all(fd->get(), path, max_state_file_size), path.string()).instance !=
+                    judged_instance;
+    } catch (const Error&) {
+        // Not a record we can read: what was judged stale goes either way.
+    }
+    // A newer record goes back, unless a newer one still took its place meanwhile.
+    if (newer && ::renameat2(dir->get(), hidden.c_str(), dir->get(), name.c_str(), RENAME_NOREPLACE) == 0)
+        return;
+    if (::unlinkat(dir->get(), hidden.c_str(), 0) < 0 && errno != ENOENT)
+        throw Error::system(errno, "cannot remove " + path.string());
 }
 
 } // namespace kmodtools

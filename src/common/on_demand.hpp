@@ -65,6 +65,10 @@ using ExplicitParameters = std::map<std::string, std::set<std::string>>;
 void record_inserted(const Paths& paths, const std::string& requested_name, Requester requester,
                      const std::vector<std::string>& inserted, const ExplicitParameters& explicit_parameters);
 
+// Removes the record file `name` if it still holds the record judged stale (`judged_instance`): a
+// record written since for a new load of the module is kept.
+void remove_stale_record(const Paths& paths, const std::string& name, const std::string& judged_instance);
+
 // Removes the records of modules no longer loaded, and of earlier loads of modules loaded again
 // since by other means: they describe nothing, and must not make a later load look on demand.
 void drop_stale_records(const Paths& paths);

@@ -55,15 +55,19 @@ void check_owned(int fd, const std::filesystem::path& path, bool want_directory)
         throw Error::failure("refusing " + path.string() + ": writable by group or others");
 }
 
-std::string set_aside(int dir_fd, std::string_view name, const std::filesystem::path& path_for_errors)
+std::string set_aside(int dir_fd, std::string_view name, const std::filesystem::path& path_for_errors,
+                      std::string_view why)
 {
     const std::string from(name);
     const std::string to = "." + from + ".set-aside-" + std::to_string(std::time(nullptr)) + "-" +
                            std::to_string(::getpid());
     if (::renameat(dir_fd, from.c_str(), dir_fd, to.c_str()) < 0)
         throw Error::system(errno, "cannot move " + path_for_errors.string() + " out of the way");
-    log::warning(path_for_errors.string() + " was not a regular file; moved it out of the way to " +
-                 (path_for_errors.parent_path() / to).string());
+    if (why.empty())
+        log::warning(path_for_errors.string() + " was not a regular file; moved it out of the way to " +
+                     (path_for_errors.parent_path() / to).string());
+    else
+        log::warning(std::string(why) + "; moved it out of the way to " + (path_for_errors.parent_path() / to).string());
     return to;
 }
 

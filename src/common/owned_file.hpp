@@ -30,9 +30,11 @@ std::optional<UniqueFd> open_owned_directory_if_exists(const std::filesystem::pa
 std::optional<UniqueFd> open_owned_file(int dir_fd, std::string_view name, const std::filesystem::path& path_for_errors);
 
 // Moves the entry `name` of `dir_fd` out of the way, to a hidden name that readers skip
-// (".NAME.set-aside-TIME-PID"), with a warning: state that a directory or other non-file took the
-// place of must not wedge every later run. Returns the new name.
-std::string set_aside(int dir_fd, std::string_view name, const std::filesystem::path& path_for_errors);
+// (".NAME.set-aside-TIME-PID"), with a one-line warning: state that a directory or other non-file
+// took the place of, or that cannot be trusted, must not wedge every later run. `why` says what was
+// wrong with it (default: not a regular file). Returns the new name.
+std::string set_aside(int dir_fd, std::string_view name, const std::filesystem::path& path_for_errors,
+                      std::string_view why = {});
 
 // Checks an open file or directory against the ownership rules above; throws Error naming `path`.
 void check_owned(int fd, const std::filesystem::path& path, bool want_directory);

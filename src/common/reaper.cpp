@@ -4,6 +4,7 @@
 
 #include "atomic_file.hpp"
 #include "error.hpp"
+#include "load_intent.hpp"
 #include "log.hpp"
 #include "module_pattern.hpp"
 #include "owned_file.hpp"
@@ -48,9 +49,14 @@ private:
 
 // Temporary files of writers killed between creating and renaming them (kmod-request killed mid-
 // record, a sweep killed mid-save) are removed by the next sweep.
-void remove_abandoned_state(const Paths& paths)
+// `with_pending`: false when the pending directory was refused already this sweep (said once).
+void remove_abandoned_state(const Paths& paths, bool with_pending)
 {
-    for (const auto& dir : {paths.runtime_dir(), paths.runtime_dir() / "on-demand", paths.state_dir() / "settings"})
+    std::vector<std::filesystem::path> dirs{paths.runtime_dir(), paths.runtime_dir() / "on-demand",
+                                            paths.state_dir() / "settings"};
+    if (with_pending)
+        dirs.push_back(pending_dir(paths));
+    for (const auto& dir : dirs)
         if (auto fd = open_owned_directory_if_exists(dir))
             if (const int removed = remove_abandoned_temporaries(fd->get(), dir); removed > 0)
                 log::notice("removed " + std::to_string(removed) + " temporary file(s) left in " + dir.string() +
@@ -267,6 +273,15 @@ SweepReport execute_sweep(const Paths& paths, const SweepPlan& plan,
 SweepReport run_sweep(const Paths& paths, const std::vector<LoadedModule>& loaded, const SweepOptions& options,
                       const SweepHooks& hooks)
 {
+    // Helpers killed between inserting and recording left intents: their modules get records first,
+    // so that this very sweep sees them as loaded on demand.
+    bool reconciled = true;
+    try {
+        reconcile_load_intents(paths, options.dry_run);
+    } catch (const Error& error) {
+        log::error(std::string(error.what()) + "; load intents not reconciled this sweep");
+        reconciled = false;
+    }
     // Never act on state that cannot be trusted: set it aside, and unload nothing this time.
     bool trusted = true;
     UntrustedRecords untrusted;
@@ -306,7 +321,7 @@ SweepReport run_sweep(const Paths& paths, const std::vector<LoadedModule>& loade
         if (is_named(options, outcome.module) && outcome.status != SweepStatus::unloaded &&
             outcome.status != SweepStatus::would_unload)
             report.failed = true;
-    if (!not_loaded.empty())
+    if (!not_loaded.empty() || !reconciled)
         report.failed = true;
     report.outcomes.insert(report.outcomes.begin(), not_loaded.begin(), not_loaded.end());
 
@@ -318,7 +333,7 @@ SweepReport run_sweep(const Paths& paths, const std::vector<LoadedModule>& loade
         if (!trusted || report.next_state != previous)
             write_idle_state(paths, report.next_state);
         drop_stale_records(paths);
-        remove_abandoned_state(paths);
+        remove_abandoned_state(paths, reconciled);
     } catch (const Error& error) {
         log::error(error.what());
         report.failed = true;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The JSON start every state file shares (on-demand records, idle clocks): parse, or call it corrupt;
+// The JSON every state file shares (on-demand records, load intents, idle clocks): parse, or call it corrupt;
 // whole numbers checked before they are converted.
 #pragma once
 
@@ -18,6 +18,11 @@ namespace kmodtools {
 
 // Makes the Error for a corrupt file from why it is corrupt ("corrupt record FILE: why").
 using CorruptError = std::function<Error(const std::string& why)>;
+
+// `text` as a JSON string, written by hand rather than with nlohmann::json: records and load
+// intents are written by the helper the kernel starts for every request, where the size of the code
+// run is what costs (see tests/bench). A byte that is not part of valid UTF-8 is written as U+FFFD.
+std::string json_string(std::string_view text);
 
 // `text` as a JSON object; anything else (not JSON, another type) throws corrupt(why).
 nlohmann::json parse_state_object(std::string_view text, const CorruptError& corrupt);

@@ -478,6 +478,100 @@ run_cmd tool
 check_eq "a bad helper_guard: exit 1" 1 "$RUN_STATUS"
 check_match "names the file and line" "kmod-tools.conf:1: bad helper_guard 'maybe': report or restore" "$RUN_ERR"
 rm -r "$root/etc/kmod-tools" "$root/proc/sys/kernel" "$root/run/kmod-tools/helper.json"
+# ---- a kmod-request killed between insertion and record: the sweep reconciles its intent ----------
+fresh_root
+pending=$root/run/kmod-tools/pending
+RUN_STATUS=0
+LD_PRELOAD=$shim KMOD_TOOLS_ROOT=$root KMOD_TOOLS_SHIM_LOG=$shim_log KMOD_TOOLS_SHIM_KILL_AFTER_INSERT=ktb \
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 "$request_tool" kta \
+    >/dev/null 2>&1 </dev/null || RUN_STATUS=$?
+check_eq "killed after inserting ktb: the request died of SIGKILL" 137 "$RUN_STATUS"
+check_eq "killed: ktc and ktb are in, kta never was" "ktb
+ktc" "$(loaded)"
+check_fail "killed: no record of ktb" -- test -e "$root/run/kmod-tools/on-demand/ktb"
+killed_intent=$(ls "$pending" 2>/dev/null)
+check_match "killed: its intent is left, named after its pid" '^[1-9][0-9]*$' "$killed_intent"
+check_eq "the intent names what was about to go in, for kta" "ktc:kta ktb:kta" \
+    "$(json_file "$pending/$killed_intent" '" ".join(m["module"] + ":" + m["requested"] for m in d["modules"])')"
+shim_reset
+run_cmd tool -n
+check_eq "a dry run: exit 0" 0 "$RUN_STATUS"
+check_match "a dry run says what it would record" \
+    "^kmod-reap: would record ktc ktb, loaded on demand by process $killed_intent which ended before recording them$" \
+    "$RUN_ERR"
+check_eq "a dry run records nothing and keeps the intent" "$killed_intent" \
+    "$(ls "$root/run/kmod-tools/on-demand" 2>/dev/null)$(ls "$pending")"
+run_cmd tool --delay 0
+check_eq "the next sweep: exit 0" 0 "$RUN_STATUS"
+check_match "the next sweep records what the killed request loaded" \
+    "^kmod-reap: warning: recorded ktc ktb, loaded on demand by process $killed_intent which ended before recording them$" \
+    "$RUN_ERR"
+check_eq "that very sweep sees them as on demand and unloads them (delay 0)" "ktb ok
+ktc ok" "$(removes)"
+check_eq "no intent is left" "" "$(ls -A "$pending")"
+
+# A record of another load is no record of this one; a module loaded before the intent is not ours.
+fresh_root
+load ktfs
+load ktparm
+rm "$root/run/kmod-tools/on-demand/ktparm"
+mkdir -p "$pending"
+printf '{"pid": %s, "requester": "kernel", "written_at": 1, "written_at_boottime": 1, "modules": [
+  {"module": "ktfs", "requested": "fs-ktfs", "instance_before": ""},
+  {"module": "ktparm", "requested": "ktparm", "instance_before": "%s"},
+  {"module": "ktc", "requested": "ktc", "instance_before": ""}]}\n' \
+    "$killed_intent" "$(module_instance ktparm)" >"$pending/$killed_intent"
+ktfs_record=$(cat "$root/run/kmod-tools/on-demand/ktfs")
+run_cmd tool
+check_eq "an intent of loads that are recorded, were there before or never happened: exit 0" 0 "$RUN_STATUS"
+check_eq "... records nothing new" "ktfs" "$(ls "$root/run/kmod-tools/on-demand")"
+check_eq "... leaves the record it found as it was" "$ktfs_record" "$(cat "$root/run/kmod-tools/on-demand/ktfs")"
+check_eq "... and goes" "" "$(ls -A "$pending")"
+
+# ---- corrupt, untrusted and misplaced intents: one line each, set aside, the sweep goes on ------
+fresh_root
+load ktfs
+mkdir -p "$pending"
+printf '{"pid": ' >"$pending/$killed_intent"
+# Named after processes that are gone (killed_intent's, and one more), or judged without reading.
+(:) &
+gone=$!
+wait "$gone"
+printf '{"pid": %s, "requester": "kernel", "written_at": 1e300, "written_at_boottime": 1, "modules": []}\n' \
+    "$gone" >"$pending/$gone"
+echo '{}' >"$root/precious"
+ln -s "$root/precious" "$pending/2"
+mkdir "$pending/3"
+echo '{}' >"$pending/not-a-pid"
+chmod 0666 "$pending/not-a-pid"
+precious_sum=$(sha256sum <"$root/precious")
+run_cmd tool --delay 0
+check_eq "bad intents: the sweep exits 0" 0 "$RUN_STATUS"
+check_eq "bad intents: one line each" 5 "$(printf '%s\n' "$RUN_ERR" | grep -c 'moved it out of the way')"
+check_match "a truncated intent: named and why" \
+    "^kmod-reap: warning: corrupt load intent $pending/$killed_intent: not valid JSON; moved it out of the way to $pending/\\.$killed_intent\\.set-aside-" \
+    "$RUN_ERR"
+check_match "a number out of range: named and why" \
+    "^kmod-reap: warning: corrupt load intent $pending/$gone: written_at is not a whole number in range: 1e\\+?300; moved" "$RUN_ERR"
+check_match "a symlink: refused, never followed" "^kmod-reap: warning: refusing $pending/2: it is a symlink; moved" "$RUN_ERR"
+check_match "a directory: refused" "^kmod-reap: warning: refusing $pending/3: it is a directory, not a regular file; moved" \
+    "$RUN_ERR"
+check_match "a bad name: refused" "^kmod-reap: warning: corrupt load intent $pending/not-a-pid: its name is not a process id" \
+    "$RUN_ERR"
+check_eq "the symlink's target is untouched" "$precious_sum" "$(sha256sum <"$root/precious")"
+check_eq "the sweep went on: ktfs unloaded" "ktfs ok" "$(removes)"
+check_eq "only hidden names are left, which no run reads again" "" "$(ls "$pending")"
+run_cmd tool
+check_eq "the next sweep has nothing to say about intents" "" "$RUN_ERR"
+fresh_root
+load ktfs
+mkdir -p "$root/elsewhere"
+rmdir "$pending"
+ln -s "$root/elsewhere" "$pending"
+run_cmd tool --delay 0
+check_eq "a symlink for the pending directory: exit 1" 1 "$RUN_STATUS"
+check_eq "... says so in one line, and the sweep still ran" "kmod-reap: refusing $pending: it is a symlink; load intents not reconciled this sweep
+kmod-reap: unloaded ktfs (idle 0 s)" "$RUN_ERR"
 
 check_no_host_access
 check_asan_with_shim

@@ -523,6 +523,34 @@ ktc ok
 ktb ok
 kta ok" "$(inserts)"
 
+# ---- killed between insertion and record: the intent written first survives ----------------------
+fresh_root
+pending=$root/run/kmod-tools/pending
+RUN_STATUS=0
+KMOD_TOOLS_SHIM_KILL_AFTER_INSERT=ktfs as_kernel_helper -q -- fs-ktfs >/dev/null 2>&1 </dev/null || RUN_STATUS=$?
+check_eq "a helper killed once ktfs is in: SIGKILL" 137 "$RUN_STATUS"
+check_eq "killed: ktfs is loaded" "ktfs" "$(loaded)"
+check_fail "killed: ktfs has no record yet" -- test -e "$root/run/kmod-tools/on-demand/ktfs"
+killed_intent=$(ls "$pending" 2>/dev/null)
+check_eq "killed: its intent names ktfs, requested by the kernel as fs-ktfs, not loaded before" \
+    "$killed_intent kernel ktfs:fs-ktfs:" \
+    "$(json_file "$pending/$killed_intent" '"%d %s " % (d["pid"], d["requester"]) + " ".join(
+        m["module"] + ":" + m["requested"] + ":" + m["instance_before"] for m in d["modules"])')"
+run_cmd as_kernel_helper -q -- fs-ktfs
+check_eq "a request that finds ktfs loaded: exit 0" 0 "$RUN_STATUS"
+check "... leaves the intent for a run that writes state" -- test -e "$pending/$killed_intent"
+run_cmd as_kernel_helper -q -- ktparm
+check_eq "the next request that inserts something: exit 0" 0 "$RUN_STATUS"
+check_eq "... records ktfs for the killed helper" "fs-ktfs kernel $(module_instance ktfs)" \
+    "$(record ktfs '"%s %s %s" % (d["requested"], d["requester"], d["instance"])')"
+check_eq "... from the intent's time, its parameters as loaded unknown" "1 none" \
+    "$(record ktfs '"%d %s" % (d["loaded_at"] > 0, d.get("parameters_at_load", "none"))')"
+check_eq "... and records its own" "ktparm" "$(record ktparm 'd["requested"]')"
+check_eq "no intent is left" "" "$(ls -A "$pending")"
+check_match "the kernel log says what was recorded" \
+    "^<4>kmod-request: recorded ktfs, loaded on demand by process $killed_intent which ended before recording them$" \
+    "$(cat "$root/dev/kmsg")"
+
 check_no_host_access
 check_asan_with_shim
 tap_done

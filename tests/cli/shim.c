@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -959,6 +960,16 @@ static int fake_insert(const unsigned char *image, size_t size, const char *opti
     kernel_close(&kernel);
     shim_log("insert %s %s%s%s", info.name, error == 0 ? "ok" : errno_name(error), options[0] != '\0' ? " " : "",
              options);
+    // KMOD_TOOLS_SHIM_KILL_AFTER_INSERT=NAME: the caller is killed the moment NAME is in, before
+    // it can record anything, as a SIGKILL between insertion and record would.
+    const char *kill_after = getenv("KMOD_TOOLS_SHIM_KILL_AFTER_INSERT");
+    if (error == 0 && kill_after != NULL) {
+        char victim[64];
+        format_into(victim, sizeof victim, "%s", kill_after);
+        normalize_name(victim);
+        if (strcmp(victim, info.name) == 0 || strcmp(victim, "*") == 0)
+            raise(SIGKILL);
+    }
     return error;
 }
 
