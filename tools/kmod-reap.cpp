@@ -197,37 +197,32 @@ bool unloading_disabled(const Paths& paths)
 bool failed(SweepStatus status) { return status == SweepStatus::failed || status == SweepStatus::not_saved; }
 
 // Each sweep also looks at kernel.modprobe (helper_guard.hpp): a failure to look is an error of
-// the sweep, never a reason not to sweep.
-struct HelperGuardResult {
-    std::optional<HelperCheck> check;
-    bool failed = false;
-};
-
-HelperGuardResult guard_the_helper(const Paths& paths, const Config& config, const Options& options)
+// the sweep, never a reason not to sweep: std::nullopt, already logged.
+std::optional<HelperCheck> guard_the_helper(const Paths& paths, const Config& config, const Options& options)
 {
     try {
-        return {guard_helper(paths, config.helper_guard, options.dry_run), false};
+        return guard_helper(paths, config.helper_guard, options.dry_run);
     } catch (const Error& error) {
         log::error(std::string("cannot check kernel.modprobe: ") + error.what());
-        return {std::nullopt, true};
+        return std::nullopt;
     }
 }
 
 // The helper as a --json entry of its own, named after the knob, when there is something to say.
-std::optional<nlohmann::json> helper_json(const HelperGuardResult& helper, const Options& options)
+std::optional<nlohmann::json> helper_json(const std::optional<HelperCheck>& helper, const Options& options)
 {
-    if (!helper.check || helper.check->problem.empty())
+    if (!helper || helper->problem.empty())
         return std::nullopt;
-    const bool error = helper.check->state != HelperState::restored;
+    const bool error = helper->state != HelperState::restored;
     return nlohmann::json{{"name", "kernel.modprobe"},
-                          {"status", "helper-" + std::string(to_string(helper.check->state))},
-                          {"reason", helper.check->problem},
+                          {"status", "helper-" + std::string(to_string(helper->state))},
+                          {"reason", helper->problem},
                           {"cascaded", false},
                           {"dry_run", options.dry_run},
-                          {"error", error ? nlohmann::json(helper.check->problem) : nlohmann::json(nullptr)}};
+                          {"error", error ? nlohmann::json(helper->problem) : nlohmann::json(nullptr)}};
 }
 
-void report(const SweepReport& sweep, const HelperGuardResult& helper, const Options& options)
+void report(const SweepReport& sweep, const std::optional<HelperCheck>& helper, const Options& options)
 {
     nlohmann::json json = nlohmann::json::array();
     if (auto entry = helper_json(helper, options))
@@ -302,14 +297,14 @@ ExitStatus run(int argc, char** argv)
     if (unloading_disabled(paths)) {
         log::notice("module unloading is disabled (kernel.modules_disabled=1); nothing to do");
         report({}, helper, options);
-        return helper.failed ? ExitStatus::failure : ExitStatus::ok;
+        return helper ? ExitStatus::ok : ExitStatus::failure;
     }
 
     ModuleRemover remover(paths);
     sweep.now = boottime_seconds();
     const auto outcome = run_sweep(paths, read_loaded_modules(paths), sweep, system_sweep_hooks(paths, remover));
     report(outcome, helper, options);
-    return outcome.failed || helper.failed ? ExitStatus::failure : ExitStatus::ok;
+    return outcome.failed || !helper ? ExitStatus::failure : ExitStatus::ok;
 }
 
 } // namespace
