@@ -10,12 +10,17 @@
 #include "module_request.hpp"
 #include "paths.hpp"
 #include "policy.hpp"
+#include "request_attribution.hpp"
+#include "request_history.hpp"
 #include "request_name.hpp"
 #include "requester.hpp"
 #include "text.hpp"
 #include "tool_main.hpp"
 
 #include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -39,6 +44,7 @@ struct Options {
     bool explain = false;
     bool json = false;
     bool no_restore = false;
+    std::optional<RequesterClass> as_class; // --as: the requester class of --explain and dry runs
     std::string dirname;
     std::string kernel_version;
 };
@@ -70,7 +76,9 @@ kernel's module helper (kernel.modprobe).
   -s, --syslog         log to syslog instead of standard error
   -k, --autoclean      treat the request as the kernel's (older kernels)
       --show-depends   print what would be loaded, as modprobe does
-      --explain        print what each name resolves to and the policy's say
+      --explain        print what each name would insert and the policy's say
+      --as CLASS       judge as a kernel request from CLASS (privileged,
+                       unprivileged, container, unknown): --explain, -n -k
       --json           print the results as JSON
       --no-restore     do not restore settings saved by kmod-reap
   -d, --dirname DIR    use the module tree DIR/lib/modules/VERSION
@@ -98,6 +106,8 @@ Options parse_options(int argc, char** argv)
     app.add_flag("--explain", options.explain);
     app.add_flag("--json", options.json);
     app.add_flag("--no-restore", options.no_restore);
+    std::string as_class;
+    app.add_option("--as", as_class);
     app.add_option("-d,--dirname", options.dirname);
     app.add_option("-S,--set-version", options.kernel_version);
     // Everything after "--" is a name, even one that looks like an option (the kernel passes
@@ -112,6 +122,15 @@ Options parse_options(int argc, char** argv)
     parse_command_line(app, option_count, argv, help);
     for (int i = option_count + 1; i < argc; ++i)
         options.names.emplace_back(argv[i]);
+    if (!as_class.empty()) {
+        options.as_class = parse_requester_class(as_class);
+        if (!options.as_class)
+            throw Error::usage("bad requester class " + quote_name(as_class) +
+                               ": privileged, unprivileged, container or unknown");
+        // A real kernel request finds out who asked; nobody may claim a class for it.
+        if (!options.explain && !options.dry_run)
+            throw Error::usage("option '--as' goes with '--explain' or '--dry-run'");
+    }
     if (options.show_depends && options.explain)
         throw Error::usage("options '--show-depends' and '--explain' exclude each other");
     if (options.json && options.show_depends)
@@ -169,6 +188,25 @@ std::filesystem::path modules_dir(const Paths& paths, const Options& options)
     return std::filesystem::path(options.dirname) / "lib/modules" / version;
 }
 
+// A kernel request refused because the configuration cannot be read: audited and kept in the
+// history like any other, with who asked.
+void refuse_for_configuration(const Paths& paths, const std::string& name, const Error& error)
+{
+    const auto attribution = attribute_request(paths, name);
+    log::audit(kernel_request_text(name, attribution.describe()) + " refused: configuration error: " + error.what());
+    HistoryEntry entry;
+    entry.time_us = static_cast<std::int64_t>(::time(nullptr)) * 1000000;
+    entry.name = name;
+    entry.decision = std::string(to_string(HistoryDecision::refused));
+    entry.requester_class = attribution.requester_class;
+    entry.requester = attribution.describe();
+    try {
+        append_history(paths, entry);
+    } catch (const Error& history_error) {
+        log::warning(std::string("cannot add to the request history: ") + history_error.what());
+    }
+}
+
 // The policy governs requests from the kernel; an unreadable policy refuses them (audited) rather
 // than letting through what it may deny.
 std::optional<Config> load_policy(const Paths& paths, const Options& options, Requester requester,
@@ -181,7 +219,7 @@ std::optional<Config> load_policy(const Paths& paths, const Options& options, Re
     } catch (const Error& error) {
         if (requester == Requester::kernel && !options.dry_run)
             for (const auto& name : names)
-                log::audit("kernel request " + quote_name(name) + " refused: configuration error: " + error.what());
+                refuse_for_configuration(paths, name, error);
         throw;
     }
 }
@@ -192,15 +230,53 @@ void show_depends(ModuleLoader& loader, const std::vector<std::string>& names)
         std::cout << loader.show_depends(name);
 }
 
-void explain(ModuleLoader& loader, const Config& config, const std::vector<std::string>& names, bool json)
+constexpr RequesterClass all_classes[] = {RequesterClass::privileged, RequesterClass::unprivileged,
+                                         RequesterClass::container, RequesterClass::unknown};
+
+nlohmann::json member_json(const MemberDecision& decision)
 {
+    return {{"module", decision.member.module},
+            {"role", std::string(to_string(decision.member.role))},
+            {"via", decision.member.via},
+            {"present", decision.member.present},
+            {"install_command", decision.member.install_command},
+            {"verdict", std::string(to_string(decision.verdict))},
+            {"policy", decision.describe()}};
+}
+
+// "ktb (dependency of kta, already there)", for the plan line of --explain.
+std::string plan_item(const PlanMember& member)
+{
+    std::string text = member.module + " (" + std::string(to_string(member.role));
+    if (member.role != PlanRole::requested)
+        text += " of " + member.via;
+    if (member.install_command)
+        text += ", install command";
+    if (member.present)
+        text += ", already there";
+    return text + ")";
+}
+
+// What each name resolves to, the plan of a kernel request for it, and the policy's decision for
+// each requester class (with --as, for that class only, member by member).
+void explain(ModuleLoader& loader, const Config& config, const std::vector<std::string>& names,
+             std::optional<RequesterClass> as_class, bool json)
+{
+    std::vector<RequesterClass> classes;
+    if (as_class)
+        classes.push_back(*as_class);
+    else
+        classes.assign(std::begin(all_classes), std::end(all_classes));
+    if (!json)
+        std::cout << "policy mode: " << to_string(config.policy_mode) << " (" << config.policy_mode_origin.describe()
+                  << ")\n";
     nlohmann::json explanations = nlohmann::json::array();
     for (const auto& name : names) {
         const auto resolved = loader.resolve(name);
-        std::vector<std::string> module_names;
-        for (const auto& module : resolved)
-            module_names.push_back(module.name);
-        const auto decision = decide(config, name, module_names);
+        const auto plan = loader.plan(name);
+        std::vector<PolicyDecision> decisions;
+        for (const auto requester_class : classes)
+            decisions.push_back(decide_plan(config, requester_class, name, plan));
         if (json) {
             nlohmann::json modules = nlohmann::json::array();
             for (const auto& module : resolved)
@@ -210,10 +286,18 @@ void explain(ModuleLoader& loader, const Config& config, const std::vector<std::
                                    {"loaded", module.loaded},
                                    {"install_command", module.install_command},
                                    {"dependencies", module.dependencies}});
+            nlohmann::json by_class = nlohmann::json::object();
+            for (const auto& decision : decisions) {
+                nlohmann::json members = nlohmann::json::array();
+                for (const auto& member : decision.members)
+                    members.push_back(member_json(member));
+                by_class[std::string(to_string(decision.requester_class))] = {
+                    {"allowed", decision.allowed}, {"policy", decision.describe()}, {"members", members}};
+            }
             explanations.push_back({{"name", name},
                                     {"modules", modules},
-                                    {"kernel_request_allowed", decision.allowed},
-                                    {"policy", decision.describe()}});
+                                    {"policy_mode", std::string(to_string(config.policy_mode))},
+                                    {"classes", by_class}});
             continue;
         }
         std::cout << name << "\n";
@@ -229,7 +313,28 @@ void explain(ModuleLoader& loader, const Config& config, const std::vector<std::
                 std::cout << ", install command: " << module.install_command;
             std::cout << "\n";
         }
-        std::cout << "  kernel requests: " << decision.describe() << "\n";
+        if (!plan.empty()) {
+            std::vector<std::string> members;
+            for (const auto& member : plan)
+                members.push_back(plan_item(member));
+            std::cout << "  plan: " << join(members, ", ") << "\n";
+        }
+        // One line when the requester makes no difference, as for a policy without classes.
+        const bool same_for_all = std::all_of(decisions.begin(), decisions.end(), [&](const PolicyDecision& d) {
+            return d.describe() == decisions.front().describe();
+        });
+        if (!as_class && same_for_all) {
+            std::cout << "  kernel requests: " << decisions.front().describe() << "\n";
+            continue;
+        }
+        for (const auto& decision : decisions) {
+            std::cout << "  kernel requests from " << to_string(decision.requester_class)
+                      << " tasks: " << decision.describe() << "\n";
+            if (!as_class)
+                continue;
+            for (const auto& member : decision.members)
+                std::cout << "    " << describe(member.member) << ": " << member.describe() << "\n";
+        }
     }
     if (json)
         print_json(explanations);
@@ -244,6 +349,10 @@ void print_results(const std::vector<RequestResult>& results, Requester requeste
                          {"modules", result.modules},
                          {"inserted", result.inserted},
                          {"status", std::string(to_string(result.status))},
+                         {"requester_class", requester == Requester::kernel
+                                                 ? nlohmann::json(std::string(to_string(result.requester_class)))
+                                                 : nlohmann::json(nullptr)},
+                         {"policy_note", result.policy_note ? nlohmann::json(*result.policy_note) : nlohmann::json(nullptr)},
                          {"dry_run", dry_run},
                          {"error", result.error ? nlohmann::json(*result.error) : nlohmann::json(nullptr)}});
     print_json(array);
@@ -264,12 +373,13 @@ ExitStatus run(int argc, char** argv)
     }
     const auto policy = load_policy(paths, options, requester, requested.names);
     if (options.explain) {
-        explain(loader, *policy, requested.names, options.json);
+        explain(loader, *policy, requested.names, options.as_class, options.json);
         return ExitStatus::ok;
     }
 
     RequestServer server(paths, loader,
-                         {requester, policy ? &*policy : nullptr, options.dry_run, !options.no_restore, options.quiet});
+                         {requester, policy ? &*policy : nullptr, options.dry_run, !options.no_restore, options.quiet,
+                          options.as_class.value_or(RequesterClass::unknown)});
     std::vector<RequestResult> results;
     ExitStatus status = ExitStatus::ok;
     for (const auto& name : requested.names) {

@@ -76,7 +76,137 @@ std::vector<std::filesystem::path> dropin_files(const Paths& paths)
     return files;
 }
 
+
+// The key of a policy line: "deny", "allow", optionally followed by "for CLASS,..." (the rule
+// applies to those requesters only) or "unless CLASS,..." (to every other). std::nullopt if the key
+// is not a policy key at all.
+struct RuleKey {
+    bool deny = true;
+    RequesterClassSet requesters = RequesterClassSet::all();
+    std::string qualifier;
+};
+
+template <typename Problem>
+std::optional<RuleKey> parse_rule_key(std::string_view key, const Problem& problem)
+{
+    const auto words = split_words(key);
+    if (words.empty() || (words[0] != "deny" && words[0] != "allow"))
+        return std::nullopt;
+    RuleKey rule_key;
+    rule_key.deny = words[0] == "deny";
+    if (words.size() == 1)
+        return rule_key;
+    const std::string head(words[0]);
+    if (words[1] != "for" && words[1] != "unless")
+        throw problem("expected 'for' or 'unless' after '" + head + "', found '" + std::string(words[1]) + "'");
+    const bool unless = words[1] == "unless";
+    // The classes may be written "a,b", "a, b" or "a b".
+    std::string list;
+    for (std::size_t i = 2; i < words.size(); ++i)
+        list += std::string(words[i]) + ",";
+    auto requesters = RequesterClassSet::none();
+    std::size_t start = 0;
+    while (start < list.size()) {
+        const auto comma = list.find(',', start);
+        const auto name = std::string_view(list).substr(start, comma - start);
+        start = comma + 1;
+        if (name.empty())
+            continue;
+        const auto requester_class = parse_requester_class(name);
+        if (!requester_class)
+            throw problem("unknown requester class '" + std::string(name) + "' in '" + std::string(key) +
+                          "': privileged, unprivileged, container or unknown");
+        requesters.add(*requester_class);
+    }
+    if (requesters.empty())
+        throw problem("'" + head + " " + std::string(words[1]) + "' needs requester classes");
+    rule_key.qualifier = std::string(words[1]) + " " + requesters.describe();
+    rule_key.requesters = unless ? requesters.complement() : requesters;
+    return rule_key;
+}
+
+// Adds the rules of one policy line: each pattern a rule, sharing the line's "!PATTERN" exceptions.
+// An empty value clears the rules of that key written with the same qualifier ("deny =" all of them).
+template <typename Problem>
+void add_rules(std::vector<PolicyRule>& rules, const RuleKey& rule_key, std::string_view value, SettingOrigin origin,
+               const Problem& problem)
+{
+    const std::string key = rule_key.deny ? "deny" : "allow";
+    std::vector<std::string> patterns;
+    std::vector<std::string> exceptions;
+    for (const auto word : split_words(value)) {
+        const bool exception = word.front() == '!';
+        const auto pattern = exception ? word.substr(1) : word;
+        if (const auto why = pattern_problem(pattern); !why.empty())
+            throw problem("bad " + key + (exception ? " exception '" : " pattern '") + std::string(word) + "': " + why);
+        (exception ? exceptions : patterns).emplace_back(pattern);
+    }
+    if (patterns.empty() && !exceptions.empty())
+        throw problem("'" + key + "' line with exceptions only: name what they are exceptions to");
+    if (patterns.empty()) {
+        std::erase_if(rules, [&](const PolicyRule& rule) {
+            return rule_key.qualifier.empty() || rule.qualifier == rule_key.qualifier;
+        });
+        return;
+    }
+    for (auto& pattern : patterns)
+        rules.push_back({rule_key.deny, std::move(pattern), exceptions, rule_key.requesters, rule_key.qualifier, origin});
+}
+
+std::optional<PolicyMode> parse_policy_mode(std::string_view text)
+{
+    for (const auto mode : {PolicyMode::enforce, PolicyMode::warn, PolicyMode::learn})
+        if (text == to_string(mode))
+            return mode;
+    return std::nullopt;
+}
+
+// A cgroup v2 path pattern (fnmatch(3) over the whole path, so '*' spans '/').
+std::string cgroup_pattern_problem(std::string_view pattern)
+{
+    if (pattern.front() != '/')
+        return "not an absolute cgroup path";
+    if (pattern.size() > 4096)
+        return "pattern longer than 4096 characters";
+    int depth = 0;
+    for (unsigned char c : pattern) {
+        if (c < 0x20 || c == 0x7f)
+            return "control character in pattern";
+        if (c == '[' && ++depth > 1)
+            return "'[' inside a bracket expression";
+        if (c == ']' && --depth < 0)
+            return "']' without '['";
+    }
+    if (depth != 0)
+        return "unbalanced '[' (no closing ']')";
+    return {};
+}
+
 } // namespace
+
+std::string_view to_string(PolicyMode mode)
+{
+    switch (mode) {
+    case PolicyMode::enforce:
+        return "enforce";
+    case PolicyMode::warn:
+        return "warn";
+    case PolicyMode::learn:
+        break;
+    }
+    return "learn";
+}
+
+std::string PolicyRule::text() const
+{
+    std::string text = deny ? "deny" : "allow";
+    if (!qualifier.empty())
+        text += " " + qualifier;
+    text += " = " + pattern;
+    for (const auto& exception : exceptions)
+        text += " !" + exception;
+    return text;
+}
 
 std::string SettingOrigin::describe() const
 {
@@ -120,15 +250,22 @@ void apply_config_text(Config& config, std::string_view text, const std::filesys
                     throw problem("bad keep pattern '" + std::string(pattern) + "': " + why);
                 config.keep.emplace_back(pattern);
             }
-        } else if (key == "deny" || key == "allow") {
-            auto& rules = key == "deny" ? config.deny : config.allow;
+        } else if (const auto rule_key = parse_rule_key(key, problem)) {
+            add_rules(rule_key->deny ? config.deny : config.allow, *rule_key, value, {source, line_number}, problem);
+        } else if (key == "policy_mode") {
+            const auto mode = parse_policy_mode(value);
+            if (!mode)
+                throw problem("bad policy_mode '" + std::string(value) + "': enforce, warn or learn");
+            config.policy_mode = *mode;
+            config.policy_mode_origin = {source, line_number};
+        } else if (key == "container_cgroups") {
             const auto patterns = split_words(value);
             if (patterns.empty())
-                rules.clear();
+                config.container_cgroups.clear();
             for (const auto pattern : patterns) {
-                if (const auto why = pattern_problem(pattern); !why.empty())
-                    throw problem("bad " + std::string(key) + " pattern '" + std::string(pattern) + "': " + why);
-                rules.push_back({std::string(pattern), {source, line_number}});
+                if (const auto why = cgroup_pattern_problem(pattern); !why.empty())
+                    throw problem("bad container_cgroups pattern '" + std::string(pattern) + "': " + why);
+                config.container_cgroups.emplace_back(pattern);
             }
         } else if (key == "helper_guard") {
             if (value == "report")

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "paths.hpp"
+#include "requester_class.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -27,11 +28,29 @@ struct SettingOrigin {
     std::string describe() const;
 };
 
-// One pattern of the autoload policy, with where it was written (for audit lines and --explain).
+// One pattern of the autoload policy (policy.hpp), with the requesters it applies to, the
+// exceptions written on its line and where it was written (for audit lines and --explain).
+//     deny unless privileged = * !fs-* !net-pf-10      one rule for '*', excepting two patterns
+//     deny for container,unknown = net-pf-* bluetooth  two rules, for two classes
 struct PolicyRule {
+    bool deny = true;
     std::string pattern;
+    std::vector<std::string> exceptions; // "!PATTERN" words: what the rule does not cover
+    RequesterClassSet requesters = RequesterClassSet::all();
+    std::string qualifier; // as written, normalised: "", "for container,unknown", "unless privileged"
     SettingOrigin origin;
+
+    // "deny unless privileged = * !fs-*": the rule as it can be quoted in an audit line.
+    std::string text() const;
 };
+
+// What the policy does with a kernel request it denies (policy.hpp).
+enum class PolicyMode {
+    enforce, // refuse it
+    warn,    // load it, and audit that the policy would deny it
+    learn,   // load it and only record the decision in the request history
+};
+std::string_view to_string(PolicyMode mode);
 
 // What a sweep does when kernel.modprobe is not the helper the admin set (helper_guard.hpp).
 enum class HelperGuardMode { report, restore };
@@ -44,6 +63,11 @@ struct Config {
     std::vector<std::string> keep{"brd", "zram"};
     std::vector<PolicyRule> deny;  // names, aliases or modules the kernel may not have loaded
     std::vector<PolicyRule> allow; // exceptions to deny
+    PolicyMode policy_mode = PolicyMode::enforce;
+    SettingOrigin policy_mode_origin;
+    // cgroup v2 paths whose tasks are "container" requesters even in the initial user namespace
+    // (containers run without a user namespace of their own): patterns as for modules, '/' included.
+    std::vector<std::string> container_cgroups;
     HelperGuardMode helper_guard = HelperGuardMode::report;
 };
 

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <set>
 
 namespace kmodtools {
 namespace {
@@ -72,6 +73,49 @@ std::string insert_error_text(const Paths& paths, int errnum)
     }
 }
 
+// The plan of a request (ModuleLoader::plan), built member by member.
+class PlanBuilder {
+public:
+    void add(kmod_module* module, PlanRole role, const std::string& via)
+    {
+        std::string name = kmod_module_get_name(module);
+        if (!seen_.insert(name).second)
+            return;
+        const char* install = kmod_module_get_install_commands(module);
+        members_.push_back({name, role, via, is_in_kernel(module), install != nullptr && *install != '\0'});
+        // A dependency belongs to the member whose allow would bring it: the requested module or
+        // softdep it hangs off, not the dependency between them.
+        const std::string owner = role == PlanRole::dependency ? via : name;
+        KmodModuleList dependencies(kmod_module_get_dependencies(module));
+        for (kmod_list* it = dependencies.get(); it != nullptr; it = kmod_list_next(dependencies.get(), it)) {
+            KmodModule dependency(kmod_module_get_module(it));
+            add(dependency.get(), PlanRole::dependency, owner);
+        }
+        add_softdeps(module, name);
+    }
+
+    std::vector<PlanMember> take() { return std::move(members_); }
+
+private:
+    void add_softdeps(kmod_module* module, const std::string& name)
+    {
+        kmod_list* pre = nullptr;
+        kmod_list* post = nullptr;
+        if (kmod_module_get_softdeps(module, &pre, &post) < 0)
+            return;
+        KmodModuleList pre_list(pre);
+        KmodModuleList post_list(post);
+        for (const auto* list : {&pre_list, &post_list})
+            for (kmod_list* it = list->get(); it != nullptr; it = kmod_list_next(list->get(), it)) {
+                KmodModule softdep(kmod_module_get_module(it));
+                add(softdep.get(), PlanRole::softdep, name);
+            }
+    }
+
+    std::set<std::string> seen_;
+    std::vector<PlanMember> members_;
+};
+
 } // namespace
 
 std::string_view to_string(LoadStatus status)
@@ -110,6 +154,17 @@ KmodModuleList ModuleLoader::lookup(std::string_view name)
     if (err < 0)
         throw Error::system(-err, "cannot look up '" + alias + "'");
     return KmodModuleList(list);
+}
+
+std::vector<PlanMember> ModuleLoader::plan(std::string_view name)
+{
+    PlanBuilder builder;
+    const auto list = lookup(name);
+    for (kmod_list* it = list.get(); it != nullptr; it = kmod_list_next(list.get(), it)) {
+        KmodModule module(kmod_module_get_module(it));
+        builder.add(module.get(), PlanRole::requested, "");
+    }
+    return builder.take();
 }
 
 std::vector<ResolvedModule> ModuleLoader::resolve(std::string_view name)

@@ -4,6 +4,7 @@
 
 #include "kmod_handles.hpp"
 #include "paths.hpp"
+#include "policy.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -62,6 +63,11 @@ public:
 
     // The modules `name` (a module or alias) resolves to; empty if nothing matches.
     std::vector<ResolvedModule> resolve(std::string_view name);
+
+    // Everything a load of `name` would insert, for the policy to judge before anything is: the
+    // modules it resolves to, each followed by its hard dependencies, and the softdep pre/post
+    // modules of all of them (with theirs), each module once, where it is first met.
+    std::vector<PlanMember> plan(std::string_view name);
 
     // Loads `name` with its dependencies, soft dependencies and install commands, as modprobe would.
     // `extra` options come after modprobe.d's, so they win: saved settings, then the command line.

@@ -5,9 +5,14 @@
 #include "error.hpp"
 #include "log.hpp"
 #include "policy.hpp"
+#include "request_attribution.hpp"
+#include "request_history.hpp"
 #include "request_name.hpp"
 #include "settings.hpp"
 #include "text.hpp"
+
+#include <algorithm>
+#include <ctime>
 
 namespace kmodtools {
 
@@ -51,7 +56,47 @@ RequestStatus request_status(LoadStatus status, bool dry_run)
     return RequestStatus::failed;
 }
 
+std::int64_t realtime_us()
+{
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    return static_cast<std::int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000;
+}
+
 } // namespace
+
+std::string kernel_request_text(std::string_view name, const std::string& requester)
+{
+    return "kernel request " + quote_name(name) + " from " + requester;
+}
+
+std::string_view to_string(HistoryDecision decision)
+{
+    switch (decision) {
+    case HistoryDecision::granted:
+        return "granted";
+    case HistoryDecision::denied:
+        return "denied";
+    case HistoryDecision::would_deny:
+        return "would-deny";
+    case HistoryDecision::failed:
+        return "failed";
+    case HistoryDecision::refused:
+        break;
+    }
+    return "refused";
+}
+
+HistoryDecision history_decision(const RequestResult& result)
+{
+    if (result.status == RequestStatus::denied)
+        return HistoryDecision::denied;
+    if (result.policy_note)
+        return HistoryDecision::would_deny;
+    if (result.status == RequestStatus::failed)
+        return HistoryDecision::failed;
+    return HistoryDecision::granted;
+}
 
 RequestServer::RequestServer(const Paths& paths, ModuleLoader& loader, const RequestOptions& options)
     : paths_(paths), loader_(loader), options_(options), intent_(paths, options.requester)
@@ -66,16 +111,36 @@ RequestServer::RequestServer(const Paths& paths, ModuleLoader& loader, const Req
     }
 }
 
+void RequestServer::attribute(const std::string& name, RequestResult& result)
+{
+    if (options_.dry_run) {
+        result.requester_class = options_.dry_run_class;
+        result.requester = "a dry run (judged as " + std::string(to_string(options_.dry_run_class)) + ")";
+        return;
+    }
+    const auto attribution = attribute_request(paths_, name);
+    result.requester_class =
+        options_.policy != nullptr ? judged_class(*options_.policy, attribution) : attribution.requester_class;
+    result.requester = attribution.describe();
+}
+
 bool RequestServer::denied(const std::string& name, RequestResult& result)
 {
     // Without deny rules nothing is refused: skip resolving the name twice.
-    if (options_.requester != Requester::kernel || options_.policy == nullptr || options_.policy->deny.empty())
+    if (options_.policy == nullptr || options_.policy->deny.empty())
         return false;
-    for (const auto& module : loader_.resolve(name))
-        result.modules.push_back(module.name);
-    const auto decision = decide(*options_.policy, name, result.modules);
+    const auto plan = loader_.plan(name);
+    for (const auto& member : plan)
+        if (member.role == PlanRole::requested)
+            result.modules.push_back(member.module);
+    const auto decision = decide_plan(*options_.policy, result.requester_class, name, plan);
     if (decision.allowed)
         return false;
+    if (options_.policy->policy_mode != PolicyMode::enforce) {
+        // Warn mode says so in the audit line, learn mode only in the history.
+        result.policy_note = "would be " + decision.describe();
+        return false;
+    }
     log::error("not loading " + quote_name(name) + ": " + decision.describe());
     result.status = RequestStatus::denied;
     result.error = decision.describe();
@@ -130,14 +195,39 @@ void RequestServer::audit(const std::string& name, const RequestResult& result) 
         outcome = "granted: " + std::string(to_string(result.status));
         break;
     }
-    log::audit("kernel request " + quote_name(name) + " " + outcome);
+    // Learn mode only records what it would have denied; warn mode says it.
+    if (result.policy_note && options_.policy->policy_mode == PolicyMode::warn)
+        outcome += " (policy_mode = warn: " + *result.policy_note + ")";
+    log::audit(kernel_request_text(name, result.requester) + " " + outcome);
+}
+
+void RequestServer::append_to_history(const std::string& name, const RequestResult& result) const
+{
+    HistoryEntry entry;
+    entry.time_us = realtime_us();
+    entry.name = name;
+    entry.modules = result.modules;
+    for (const auto& module : result.inserted)
+        if (std::find(entry.modules.begin(), entry.modules.end(), module) == entry.modules.end())
+            entry.modules.push_back(module);
+    entry.decision = std::string(to_string(history_decision(result)));
+    entry.requester_class = result.requester_class;
+    entry.requester = result.requester;
+    try {
+        append_history(paths_, entry);
+    } catch (const Error& error) {
+        log::warning(std::string("cannot add to the request history: ") + error.what());
+    }
 }
 
 RequestResult RequestServer::serve(const std::string& name, const std::string& command_line_options)
 {
     RequestResult result;
     result.name = name;
-    if (!denied(name, result)) {
+    const bool from_kernel = options_.requester == Requester::kernel;
+    if (from_kernel)
+        attribute(name, result);
+    if (!(from_kernel && denied(name, result))) {
         ExtraOptions extra;
         extra.command_line = command_line_options;
         if (!with_settings_.empty()) {
@@ -173,8 +263,10 @@ RequestResult RequestServer::serve(const std::string& name, const std::string& c
                 intent_.settled(name);
         }
     }
-    if (options_.requester == Requester::kernel && !options_.dry_run)
+    if (from_kernel && !options_.dry_run) {
         audit(name, result);
+        append_to_history(name, result);
+    }
     return result;
 }
 

@@ -8,6 +8,7 @@
 #include "module_loader.hpp"
 #include "on_demand.hpp"
 #include "paths.hpp"
+#include "requester_class.hpp"
 
 #include <optional>
 #include <set>
@@ -27,7 +28,26 @@ struct RequestResult {
     std::vector<std::string> inserted; // in load order (dry run: would be inserted)
     RequestStatus status = RequestStatus::failed;
     std::optional<std::string> error;  // set whenever the request failed, also after a load
+    // A kernel request's requester: its class as judged, and who it is (Attribution::describe()).
+    RequesterClass requester_class = RequesterClass::unknown;
+    std::string requester;
+    // In warn and learn mode, what enforce would have done: "would be denied: ...".
+    std::optional<std::string> policy_note;
 };
+
+// What the request history records as a kernel request's decision (request_history.hpp).
+enum class HistoryDecision {
+    granted,    // allowed (loaded, already there, or built in)
+    denied,     // refused by the policy
+    would_deny, // loaded in warn or learn mode, which enforce would have refused
+    failed,     // allowed, but the load failed (or the name resolves to nothing)
+    refused,    // refused because the configuration could not be read
+};
+std::string_view to_string(HistoryDecision decision);
+HistoryDecision history_decision(const RequestResult& result);
+
+// "kernel request 'NAME' from REQUESTER": how every audit line of a kernel request begins.
+std::string kernel_request_text(std::string_view name, const std::string& requester);
 
 struct RequestOptions {
     Requester requester = Requester::user;
@@ -35,6 +55,8 @@ struct RequestOptions {
     bool dry_run = false;           // resolve and announce only: nothing inserted, recorded or audited
     bool restore_settings = true;   // pass settings kmod-reap saved as load-time options
     bool quiet = false;             // as modprobe -q: no message for a name that matches nothing
+    // The class a kernel request is judged as in a dry run (a real one finds out who asked).
+    RequesterClass dry_run_class = RequesterClass::unknown;
 };
 
 class RequestServer {
@@ -51,11 +73,14 @@ public:
     void reconcile_others();
 
 private:
+    // Who asked for `name` (a kernel request), into `result`.
+    void attribute(const std::string& name, RequestResult& result);
     // Whether the policy refuses `name` (a kernel request only); fills `result` if so.
     bool denied(const std::string& name, RequestResult& result);
     // Whether the records were written (or nothing needed one).
     bool record(const std::string& name, const std::string& command_line_options, RequestResult& result);
     void audit(const std::string& name, const RequestResult& result) const;
+    void append_to_history(const std::string& name, const RequestResult& result) const;
 
     const Paths& paths_;
     ModuleLoader& loader_;

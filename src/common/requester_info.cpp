@@ -182,35 +182,6 @@ std::string namespace_inode(std::string_view link)
 
 } // namespace
 
-std::string_view to_string(RequesterClass requester_class)
-{
-    switch (requester_class) {
-    case RequesterClass::privileged:
-        return "privileged";
-    case RequesterClass::unprivileged:
-        return "unprivileged";
-    case RequesterClass::container:
-        return "container";
-    case RequesterClass::unknown:
-        break;
-    }
-    return "unknown";
-}
-
-std::optional<RequesterClass> parse_requester_class(std::string_view text)
-{
-    for (const auto candidate :
-         {RequesterClass::privileged, RequesterClass::unprivileged, RequesterClass::container, RequesterClass::unknown})
-        if (text == to_string(candidate))
-            return candidate;
-    return std::nullopt;
-}
-
-RequesterClass stricter(RequesterClass a, RequesterClass b)
-{
-    return a > b ? a : b;
-}
-
 namespace {
 std::uint64_t ticks_to_ns(std::uint64_t ticks)
 {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "paths.hpp"
+#include "requester_class.hpp"
 
 #include <sys/types.h>
 
@@ -12,18 +13,6 @@
 #include <string_view>
 
 namespace kmodtools {
-
-// What a rule can be conditioned on. Ordered from the most to the least trusted: an ambiguous
-// request is judged by the stricter (greater) of its candidates' classes.
-enum class RequesterClass {
-    privileged,   // CAP_SYS_MODULE in the initial user namespace: could load the module by hand anyway
-    unprivileged, // the initial user namespace, without CAP_SYS_MODULE
-    container,    // a non-initial user namespace, whatever capabilities it has there
-    unknown,      // not attributed (no tracing, no matching event, events lost)
-};
-std::string_view to_string(RequesterClass requester_class);
-std::optional<RequesterClass> parse_requester_class(std::string_view text);
-RequesterClass stricter(RequesterClass a, RequesterClass b);
 
 inline constexpr int cap_sys_module = 16; // include/uapi/linux/capability.h
 

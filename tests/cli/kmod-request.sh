@@ -10,20 +10,24 @@ set -u
 . "$4"
 
 # ---- JSON shapes: the one place that knows the keys and values of kmod-request's JSON ----------
-result_keys='["dry_run", "error", "inserted", "modules", "name", "requester", "status"]'
+result_keys='["dry_run", "error", "inserted", "modules", "name", "policy_note", "requester", "requester_class", "status"]'
 dry_run_status=would-insert
-explain_keys='["kernel_request_allowed", "modules", "name", "policy"]'
+explain_keys='["classes", "modules", "name", "policy_mode"]'
+explain_class_keys='["allowed", "members", "policy"]'
+explain_member_keys='["install_command", "module", "policy", "present", "role", "verdict", "via"]'
 explain_module_keys='["builtin", "dependencies", "install_command", "loaded", "name", "path"]'
 # One line per result: NAME STATUS REQUESTER inserted=A,B modules=C error=TEXT, and " dry-run"
 # for a result of a dry run.
 results='"\n".join("%s %s %s inserted=%s modules=%s error=%s%s" % (r["name"], r["status"], r["requester"],
     ",".join(r["inserted"]), ",".join(r["modules"]), r["error"], " dry-run" if r["dry_run"] else "") for r in d)'
-explained='"\n".join("%s allowed=%s modules=%s" % (e["name"], e["kernel_request_allowed"],
+explained='"\n".join("%s allowed=%s modules=%s" % (e["name"], e["classes"]["unknown"]["allowed"],
     ",".join("%s:%s:%s" % (m["name"], m["loaded"], "+".join(m["dependencies"])) for m in e["modules"])) for e in d)'
 # ---- end of JSON shapes ------------------------------------------------------------------------
 
 fixture_start
 tree=$root/lib/modules/$release
+# Who asked, in the audit line of a kernel request on a fake root: nobody can know.
+unknown_requester="from an unknown requester (tracing not set up: tracefs is not mounted on $root/sys/kernel/tracing (nor reachable as $root/sys/kernel/debug/tracing))"
 ko=$tree/kernel/drivers/kt
 
 # The kernel's insert calls: "NAME RESULT", or "NAME RESULT OPTIONS..." as given to the kernel.
@@ -73,29 +77,29 @@ helper_form() {
 }
 helper_form "'-q -- fs-ktfs' from a kernel thread" kernel as_kernel_helper -q -- fs-ktfs
 check_eq "'-q -- NAME' from a kernel thread: the audit line goes to the kernel log" \
-    "<5>kmod-request: audit: kernel request 'fs-ktfs' granted: inserted ktfs" "$(cat "$root/dev/kmsg")"
+    "<5>kmod-request: audit: kernel request 'fs-ktfs' $unknown_requester granted: inserted ktfs" "$(cat "$root/dev/kmsg")"
 check_eq "'-q -- NAME' from a kernel thread: nothing on stderr" "" "$RUN_ERR"
 helper_form "'-q -- fs-ktfs' from a shell" user tool -q -- fs-ktfs
 check_eq "'-q -- NAME' from a shell: no audit line" "" "$(cat "$root/dev/kmsg")"
 helper_form "'-s -k fs-ktfs'" kernel tool -s -k fs-ktfs
 check_eq "'-s -k NAME': the audit line goes to syslog (facility daemon)" \
-    "syslog daemon.notice kmod-request: audit: kernel request 'fs-ktfs' granted: inserted ktfs" \
+    "syslog daemon.notice kmod-request: audit: kernel request 'fs-ktfs' $unknown_requester granted: inserted ktfs" \
     "$(grep '^syslog ' "$shim_log")"
 helper_form "'-s -k -- fs-ktfs'" kernel tool -s -k -- fs-ktfs
-check_match "'-s -k -- NAME': audited in syslog" "^syslog daemon.notice kmod-request: audit: kernel request 'fs-ktfs' granted" \
+check_match "'-s -k -- NAME': audited in syslog" "^syslog daemon.notice kmod-request: audit: kernel request 'fs-ktfs' from .* granted" \
     "$(cat "$shim_log")"
 fresh_root
 rm "$root/dev/log"
 run_cmd tool -s -k fs-ktfs
 check_eq "'-s -k NAME' without a syslog listener: the audit line goes to the kernel log" \
-    "<5>kmod-request: audit: kernel request 'fs-ktfs' granted: inserted ktfs" "$(cat "$root/dev/kmsg")"
+    "<5>kmod-request: audit: kernel request 'fs-ktfs' $unknown_requester granted: inserted ktfs" "$(cat "$root/dev/kmsg")"
 check_eq "'-s -k NAME' without a syslog listener: nothing sent to syslog" "" "$(grep '^syslog ' "$shim_log")"
 helper_form "'-q fs-ktfs'" user tool -q fs-ktfs
 helper_form "'fs-ktfs -q'" user tool fs-ktfs -q
 helper_form "'fs-ktfs'" user tool fs-ktfs
 helper_form "'-k fs-ktfs'" kernel tool -k fs-ktfs
 check_eq "'-k NAME': the audit line goes to the kernel log" \
-    "<5>kmod-request: audit: kernel request 'fs-ktfs' granted: inserted ktfs" "$(cat "$root/dev/kmsg")"
+    "<5>kmod-request: audit: kernel request 'fs-ktfs' $unknown_requester granted: inserted ktfs" "$(cat "$root/dev/kmsg")"
 run_cmd tool -q -- -ktfs
 check_eq "'-q -- -NAME': a name starting with '-' is bad even after --: exit 2" 2 "$RUN_STATUS"
 
@@ -161,7 +165,7 @@ ktb ok
 ktc ok" "$(inserts | grep ' ok$' | sort)"
 check_eq "8 concurrent requests: one whole line per kernel call in the shim's log" "" \
     "$(grep -Ev '^insert [a-z]+ (ok|EEXIST)$' "$shim_log")"
-check_eq "8 concurrent requests: 8 audit lines in the kernel log" 8 "$(grep -c 'audit: kernel request .kta. granted' "$root/dev/kmsg")"
+check_eq "8 concurrent requests: 8 audit lines in the kernel log" 8 "$(grep -c 'audit: kernel request .kta. from .* granted' "$root/dev/kmsg")"
 check_eq "8 concurrent requests: the records name the kernel" "kernel kernel kernel" \
     "$(for m in kta ktb ktc; do record $m 'd["requester"]'; done | tr '\n' ' ' | sed 's/ $//')"
 
@@ -257,17 +261,22 @@ printf 'deny = ktdeny\n' >"$root/etc/kmod-tools/kmod-tools.conf"
 run_cmd tool kta
 run_cmd tool --explain kta net-pf-77 kttrue ktbuiltin nosuch
 check_eq "--explain: exit 0, even for a name that matches nothing" 0 "$RUN_STATUS"
-check_eq "--explain: modules, files, state, needs, install command, policy" "kta
+check_eq "--explain: modules, files, state, needs, install command, plan, policy" "policy mode: enforce (built-in default)
+kta
   module kta: $ko/kta.ko, loaded, needs ktc ktb
+  plan: kta (requested, already there), ktc (dependency of kta, already there), ktb (dependency of kta, already there)
   kernel requests: allowed (no rule matches)
 net-pf-77
   module ktdeny: $ko/ktdeny.ko, not loaded
+  plan: ktdeny (requested)
   kernel requests: denied by 'deny = ktdeny' ($root/etc/kmod-tools/kmod-tools.conf:1) matching ktdeny
 kttrue
   module kttrue: $ko/kttrue.ko, not loaded, install command: /bin/true
+  plan: kttrue (requested, install command)
   kernel requests: allowed (no rule matches)
 ktbuiltin
   module ktbuiltin: built in
+  plan: ktbuiltin (requested, already there)
   kernel requests: allowed (no rule matches)
 nosuch
   resolves to nothing in $tree
@@ -275,6 +284,11 @@ nosuch
 run_cmd tool --explain --json kta net-pf-77
 check_eq "--explain --json: keys" "$explain_keys" "$(json 'sorted(d[0])')"
 check_eq "--explain --json: module keys" "$explain_module_keys" "$(json 'sorted(d[0]["modules"][0])')"
+check_eq "--explain --json: a decision for each requester class" '["container", "privileged", "unknown", "unprivileged"]' \
+    "$(json 'sorted(d[0]["classes"])')"
+check_eq "--explain --json: class keys" "$explain_class_keys" "$(json 'sorted(d[0]["classes"]["unknown"])')"
+check_eq "--explain --json: member keys" "$explain_member_keys" \
+    "$(json 'sorted(d[0]["classes"]["unknown"]["members"][0])')"
 check_eq "--explain --json: content" "kta allowed=True modules=kta:True:ktc+ktb
 net-pf-77 allowed=False modules=ktdeny:False:" "$(json "$explained")"
 check_eq "--explain inserts nothing" "ktc ok
@@ -388,7 +402,7 @@ RUN_STATUS=$?
 check_eq "a denied kernel request: exit 1" 1 "$RUN_STATUS"
 check_eq "a denied kernel request: the error and the audit line in the kernel log" \
     "<3>kmod-request: not loading 'net-pf-77': denied by 'deny = ktdeny' ($conf:1) matching ktdeny
-<5>kmod-request: audit: kernel request 'net-pf-77' denied by 'deny = ktdeny' ($conf:1) matching ktdeny" \
+<5>kmod-request: audit: kernel request 'net-pf-77' $unknown_requester denied by 'deny = ktdeny' ($conf:1) matching ktdeny" \
     "$(sort "$root/dev/kmsg")"
 check_eq "a denied kernel request reaches no kernel call" "" "$(inserts)"
 check_fail "a denied kernel request records nothing" -- test -e "$root/run/kmod-tools/on-demand"
@@ -396,7 +410,7 @@ check_fail "a denied kernel request records nothing" -- test -e "$root/run/kmod-
 run_cmd tool -k -q -- net-pf-78
 check_eq "allow wins over deny: exit 0" 0 "$RUN_STATUS"
 check_eq "allow wins over deny: audited as granted" \
-    "<5>kmod-request: audit: kernel request 'net-pf-78' granted: inserted ktnet" "$(cat "$root/dev/kmsg")"
+    "<5>kmod-request: audit: kernel request 'net-pf-78' $unknown_requester granted: inserted ktnet" "$(cat "$root/dev/kmsg")"
 check_eq "allow wins over deny: inserted" "ktnet ok" "$(inserts)"
 : >"$root/dev/kmsg"
 shim_reset
@@ -415,14 +429,114 @@ shim_reset
 run_cmd tool -k -q ktfs kttrue
 check_eq "a kernel request with a bad configuration: exit 1" 1 "$RUN_STATUS"
 check_eq "a bad configuration refuses every kernel request, audited per name" \
-    "<5>kmod-request: audit: kernel request 'ktfs' refused: configuration error: $conf:2: unknown key 'frobnicate'
-<5>kmod-request: audit: kernel request 'kttrue' refused: configuration error: $conf:2: unknown key 'frobnicate'
+    "<5>kmod-request: audit: kernel request 'ktfs' $unknown_requester refused: configuration error: $conf:2: unknown key 'frobnicate'
+<5>kmod-request: audit: kernel request 'kttrue' $unknown_requester refused: configuration error: $conf:2: unknown key 'frobnicate'
 <3>kmod-request: $conf:2: unknown key 'frobnicate'" "$(cat "$root/dev/kmsg")"
 check_eq "a bad configuration: nothing reached the kernel" "" "$(inserts)"
 run_cmd tool ktfs
 check_eq "a bad configuration does not affect requests by hand" "ktfs ok" "$(inserts)"
 run_cmd tool --explain ktfs
 check_eq "--explain with a bad configuration: exit 1" 1 "$RUN_STATUS"
+
+# ---- requester classes, the whole plan, modes, the history ---------------------------------------
+fresh_root
+conf=$root/etc/kmod-tools/kmod-tools.conf
+history=$root/var/lib/kmod-tools/request-history
+printf 'deny unless privileged = * !fs-*\n' >"$conf"
+run_cmd tool --explain --as unprivileged fs-ktfs kta
+check_eq "--explain --as: exit 0" 0 "$RUN_STATUS"
+check_eq "--explain --as: the plan member by member, with the rule that decides each" "policy mode: enforce (built-in default)
+fs-ktfs
+  module ktfs: $ko/ktfs.ko, not loaded
+  plan: ktfs (requested)
+  kernel requests from unprivileged tasks: allowed by the exception of 'deny unless privileged = * !fs-*' ($conf:1) matching fs-ktfs
+    ktfs (requested): allowed by the exception of 'deny unless privileged = * !fs-*' ($conf:1) matching fs-ktfs
+kta
+  module kta: $ko/kta.ko, not loaded, needs ktc ktb
+  plan: kta (requested), ktc (dependency of kta), ktb (dependency of kta)
+  kernel requests from unprivileged tasks: denied by 'deny unless privileged = * !fs-*' ($conf:1) matching kta
+    kta (requested): denied by 'deny unless privileged = * !fs-*' ($conf:1) matching kta
+    ktc (dependency of kta): denied by 'deny unless privileged = * !fs-*' ($conf:1) matching ktc
+    ktb (dependency of kta): denied by 'deny unless privileged = * !fs-*' ($conf:1) matching ktb" "$RUN_OUT"
+run_cmd tool --explain kta
+check_eq "--explain without --as: a line per class when the class matters" "policy mode: enforce (built-in default)
+kta
+  module kta: $ko/kta.ko, not loaded, needs ktc ktb
+  plan: kta (requested), ktc (dependency of kta), ktb (dependency of kta)
+  kernel requests from privileged tasks: allowed (no rule matches)
+  kernel requests from unprivileged tasks: denied by 'deny unless privileged = * !fs-*' ($conf:1) matching kta
+  kernel requests from container tasks: denied by 'deny unless privileged = * !fs-*' ($conf:1) matching kta
+  kernel requests from unknown tasks: denied by 'deny unless privileged = * !fs-*' ($conf:1) matching kta" "$RUN_OUT"
+run_cmd tool -n -k --as privileged --json kta
+check_eq "-n -k --as privileged: judged as privileged, would insert" "kta $dry_run_status kernel inserted=ktc,ktb,kta modules=kta error=None dry-run" \
+    "$(json "$results")"
+check_eq "-n -k --as privileged: the class in --json" privileged "$(json 'd[0]["requester_class"]')"
+run_cmd tool -n -k --as container kta
+check_eq "-n -k --as container: denied, exit 1" 1 "$RUN_STATUS"
+run_cmd tool --as root --explain kta
+check_eq "--as with a class that does not exist: exit 2" 2 "$RUN_STATUS"
+check_eq "--as with a class that does not exist: the message" \
+    "kmod-request: bad requester class 'root': privileged, unprivileged, container or unknown" \
+    "$(printf '%s\n' "$RUN_ERR" | head -n 1)"
+run_cmd tool -k --as privileged kta
+check_eq "--as for a real request: exit 2 (who asked is found out, never claimed)" 2 "$RUN_STATUS"
+check_eq "--as for a real request: nothing reached the kernel" "" "$(inserts)"
+# Unattributed (no tracing on a fake root): judged as unknown, the strictest class.
+as_kernel_helper -q -- fs-ktfs
+check_eq "an unknown requester: an exception still applies" "ktfs ok" "$(inserts)"
+shim_reset
+: >"$root/dev/kmsg"
+as_kernel_helper -q -- kta
+RUN_STATUS=$?
+check_eq "an unknown requester under 'deny unless privileged': exit 1" 1 "$RUN_STATUS"
+check_eq "an unknown requester under 'deny unless privileged': nothing inserted" "" "$(inserts)"
+check_match "the audit line names the requester and the rule" \
+    "audit: kernel request 'kta' from an unknown requester \(tracing not set up: .*\) denied by 'deny unless privileged = \* !fs-\*' \($conf:1\) matching kta\$" \
+    "$(cat "$root/dev/kmsg")"
+
+# A denied dependency, a denied softdep: the whole request is refused, nothing goes in.
+fresh_root
+printf 'deny = ktc ktpre\n' >"$conf"
+shim_reset
+as_kernel_helper -q -- kta
+RUN_STATUS=$?
+check_eq "a denied dependency: exit 1" 1 "$RUN_STATUS"
+check_eq "a denied dependency: nothing inserted, not even the allowed members" "" "$(inserts)"
+check_match "a denied dependency: the audit line names the member and the rule" \
+    "kernel request 'kta' from .* denied: ktc \(dependency of kta\) denied by 'deny = ktc ktpre' \($conf:1\) matching ktc\$" \
+    "$(grep audit "$root/dev/kmsg")"
+: >"$root/dev/kmsg"
+as_kernel_helper -q -- ktsoft
+RUN_STATUS=$?
+check_eq "a denied softdep: exit 1" 1 "$RUN_STATUS"
+check_eq "a denied softdep: nothing inserted" "" "$(inserts)"
+check_match "a denied softdep: the audit line names it" \
+    "kernel request 'ktsoft' from .* denied: ktpre \(softdep of ktsoft\) denied by 'deny = ktc ktpre' \($conf:1\) matching ktpre\$" \
+    "$(grep audit "$root/dev/kmsg")"
+check_eq "both denials are in the request history" "kta denied unknown
+ktsoft denied unknown" "$(tr '\036' '\n' <"$history" | awk -F'\t' 'NF > 3 { print $5, $3, $4 }')"
+check_eq "the history is root's alone" 600 "$(stat -c %a "$history")"
+
+# Warn mode loads and says what enforce would do; learn mode loads and only records it.
+fresh_root
+printf 'deny = ktdeny\npolicy_mode = warn\n' >"$conf"
+as_kernel_helper -q -- net-pf-77
+RUN_STATUS=$?
+check_eq "warn mode: exit 0" 0 "$RUN_STATUS"
+check_eq "warn mode: inserted" "ktdeny ok" "$(inserts)"
+check_match "warn mode: the audit line says it would deny" \
+    "kernel request 'net-pf-77' from .* granted: inserted ktdeny \(policy_mode = warn: would be denied by 'deny = ktdeny' \($conf:1\) matching ktdeny\)\$" \
+    "$(grep audit "$root/dev/kmsg")"
+run_cmd tool --explain net-pf-77
+check_match "--explain shows the mode" "^policy mode: warn \($conf:2\)" "$RUN_OUT"
+fresh_root
+printf 'deny = ktdeny\npolicy_mode = learn\n' >"$conf"
+as_kernel_helper -q -- net-pf-77
+check_eq "learn mode: inserted" "ktdeny ok" "$(inserts)"
+check_match "learn mode: the audit line says only what happened" \
+    "kernel request 'net-pf-77' from .* granted: inserted ktdeny\$" "$(grep audit "$root/dev/kmsg")"
+check_eq "learn mode: the history says enforce would deny" "net-pf-77 would-deny unknown" \
+    "$(tr '\036' '\n' <"$history" | awk -F'\t' 'NF > 3 { print $5, $3, $4 }')"
 
 # ---- the kernel refuses -----------------------------------------------------------------------------
 refusal() {
