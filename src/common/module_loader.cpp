@@ -5,6 +5,8 @@
 #include "error.hpp"
 #include "kernel_knobs.hpp"
 #include "log.hpp"
+#include "request_name.hpp"
+#include "text.hpp"
 #include "text_file.hpp"
 
 #include <cerrno>
@@ -165,6 +167,25 @@ std::vector<PlanMember> ModuleLoader::plan(std::string_view name)
         builder.add(module.get(), PlanRole::requested, "");
     }
     return builder.take();
+}
+
+std::vector<std::string> ModuleLoader::all_modules() const
+{
+    const auto file = modules_dir_ / "modules.dep";
+    std::vector<std::string> names;
+    for_each_line(read_text_file(file), [&](std::string_view line, std::size_t) {
+        // "kernel/fs/xfs/xfs.ko.xz: kernel/lib/libcrc32c.ko.xz"
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos)
+            return;
+        auto path = line.substr(0, colon);
+        path = path.substr(path.rfind('/') + 1);
+        const auto ko = path.find(".ko");
+        if (ko == std::string_view::npos || ko == 0)
+            return;
+        names.push_back(normalize_module_name(path.substr(0, ko)));
+    });
+    return names;
 }
 
 std::vector<ResolvedModule> ModuleLoader::resolve(std::string_view name)

@@ -69,6 +69,9 @@ public:
     // modules of all of them (with theirs), each module once, where it is first met.
     std::vector<PlanMember> plan(std::string_view name);
 
+    // The name of every module of the tree (from modules.dep). Throws Error.
+    std::vector<std::string> all_modules() const;
+
     // Loads `name` with its dependencies, soft dependencies and install commands, as modprobe would.
     // `extra` options come after modprobe.d's, so they win: saved settings, then the command line.
     // Failures are reported in the result, not thrown.
