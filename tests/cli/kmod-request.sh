@@ -604,6 +604,18 @@ run_cmd tool --suggest-policy
 check_eq "a symlinked history: exit 1" 1 "$RUN_STATUS"
 check_match "a symlinked history: the message names it" "request-history" "$RUN_ERR"
 
+# A history that cannot be written never costs a request: it is served, and the warning says why.
+fresh_root
+mkdir -p "$root/var/lib/kmod-tools"
+: >"$root/elsewhere"
+ln -s "$root/elsewhere" "$history"
+as_kernel_helper -q -- fs-ktfs
+RUN_STATUS=$?
+check_eq "a symlinked history: the request is still served" "0 ktfs ok" "$RUN_STATUS $(inserts)"
+check_match "a symlinked history: a warning names it" "^<4>kmod-request: cannot add to the request history: .*request-history" \
+    "$(cat "$root/dev/kmsg")"
+check_eq "a symlinked history: nothing written through the link" "" "$(cat "$root/elsewhere")"
+
 # ---- the kernel refuses -----------------------------------------------------------------------------
 refusal() {
     local error="$1" name="$2"
