@@ -84,7 +84,12 @@ public:
         if (!seen_.insert(name).second)
             return;
         const char* install = kmod_module_get_install_commands(module);
-        members_.push_back({name, role, via, is_in_kernel(module), install != nullptr && *install != '\0'});
+        const bool present = is_in_kernel(module);
+        members_.push_back({name, role, via, present, install != nullptr && *install != '\0'});
+        // A requested module that is there already is not probed at all (libkmod returns before its
+        // dependencies and softdeps): nothing of it would be inserted.
+        if (role == PlanRole::requested && present)
+            return;
         // A dependency belongs to the member whose allow would bring it: the requested module or
         // softdep it hangs off, not the dependency between them.
         const std::string owner = role == PlanRole::dependency ? via : name;

@@ -264,7 +264,7 @@ check_eq "--explain: exit 0, even for a name that matches nothing" 0 "$RUN_STATU
 check_eq "--explain: modules, files, state, needs, install command, plan, policy" "policy mode: enforce (built-in default)
 kta
   module kta: $ko/kta.ko, loaded, needs ktc ktb
-  plan: kta (requested, already there), ktc (dependency of kta, already there), ktb (dependency of kta, already there)
+  plan: kta (requested, already there)
   kernel requests: allowed (no rule matches)
 net-pf-77
   module ktdeny: $ko/ktdeny.ko, not loaded
