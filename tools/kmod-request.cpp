@@ -387,7 +387,7 @@ void suggest_policy(const Paths& paths, ModuleLoader& loader, const Options& opt
         log::warning("skipped " + std::to_string(history.skipped_lines) + " torn or corrupt lines of the request history");
     const auto plan_of = [&loader](const std::string& name) {
         try {
-            return loader.plan(name);
+            return loader.plan(name, PlanScope::from_scratch);
         } catch (const Error&) {
             return std::vector<PlanMember>();
         }
