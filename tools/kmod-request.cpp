@@ -146,8 +146,8 @@ Options parse_options(int argc, char** argv)
             throw Error::usage("bad requester class " + quote_name(as_class) +
                                ": privileged, unprivileged, container or unknown");
         // A real kernel request finds out who asked; nobody may claim a class for it.
-        if (!options.explain && !options.dry_run)
-            throw Error::usage("option '--as' goes with '--explain' or '--dry-run'");
+        if (!options.explain && !(options.dry_run && options.from_kernel_flag))
+            throw Error::usage("option '--as' goes with '--explain' or '--dry-run --autoclean'");
     }
     if (!since.empty()) {
         std::string why;
