@@ -5,6 +5,7 @@
 
 #include "error.hpp"
 #include "fake_root.hpp"
+#include "fake_trace.hpp"
 #include "skip.hpp"
 
 #include <doctest/doctest.h>
@@ -18,33 +19,7 @@ using kmodtools::testing::is_root;
 namespace {
 
 const std::string instance = "/sys/kernel/tracing/instances/kmod-tools";
-// What trace_pipe gives right after set-up and one request.
-const std::string pipe_text =
-    "     kmod-sysctl-90      [000] .....     5.100000: tracing_mark_write: kmod-tools: recording\n"
-    "           mount-107     [000] .....     5.689224: module_request: fs-minix wait=1 call_site=get_fs_type\n";
-
-// An instance as set_up_request_trace leaves it on Debian 12's kernel.
-void make_ready_instance(const FakeRoot& root, const std::string& base = "/sys/kernel/tracing")
-{
-    const std::string dir = base + "/instances/kmod-tools";
-    root.mkdir(base, 0700);
-    root.mkdir(base + "/instances", 0750);
-    root.mkdir(dir, 0750);
-    root.write(dir + "/set_event", "module:module_request\n", 0640);
-    root.write(dir + "/set_event_pid", "", 0640);
-    root.write(dir + "/tracing_on", "1\n", 0640);
-    root.write(dir + "/trace_clock", "local global counter uptime perf mono mono_raw [boot] tai x86-tsc\n", 0640);
-    root.write(dir + "/buffer_size_kb", std::to_string(request_trace_buffer_kb) + "\n", 0640);
-    // As Debian 12's kernel lists them for an instance set up by kmod-tools.
-    root.write(dir + "/trace_options",
-               "print-parent\nnosym-offset\nnosym-addr\nnoverbose\nnoraw\nnohex\nnobin\nnoblock\nnofields\n"
-               "trace_printk\nannotate\nnouserstacktrace\nnosym-userobj\nnoprintk-msg-only\ncontext-info\n"
-               "nolatency-format\nrecord-cmd\nnorecord-tgid\noverwrite\nnodisable_on_free\nirq-info\nnomarkers\n"
-               "noevent-fork\nnopause-on-trace\nhash-ptr\nfunction-trace\nnofunction-fork\nnodisplay-graph\n"
-               "nostacktrace\n",
-               0640);
-    root.write(dir + "/trace_pipe", pipe_text, 0640);
-}
+using kmodtools::testing::make_ready_instance;
 
 // trace_pipe consumes what it gives; the fake one is emptied by hand.
 void consume(const FakeRoot& root, const std::string& base = "/sys/kernel/tracing")
@@ -111,6 +86,20 @@ TEST_CASE("no tracefs, no instance")
     CHECK(absent.state == TraceState::absent);
     CHECK(absent.problem == (root / instance).string() + " does not exist");
     CHECK_FALSE(remove_request_trace(root.paths()));
+}
+
+TEST_CASE("a set-up that fails part way leaves no instance behind")
+{
+    // A fake tracefs: mkdir makes an empty directory where tracefs would fill in the settings, so
+    // the first setting cannot be opened, as a write to a real one might fail.
+    FakeRoot root;
+    root.mkdir("/sys/kernel/tracing", 0700);
+    root.mkdir("/sys/kernel/tracing/instances", 0750);
+    const auto set_event = (root / instance).string() + "/set_event";
+    CHECK_THROWS_WITH_AS(set_up_request_trace(root.paths()),
+                         ("cannot open " + set_event + ": No such file or directory").c_str(), Error);
+    CHECK_FALSE(std::filesystem::exists(root / instance));
+    CHECK(check_request_trace(root.paths()).state == TraceState::absent);
 }
 
 TEST_CASE("every setting attribution relies on is checked on each read")

@@ -8,9 +8,11 @@
 #include "error.hpp"
 #include "helper_guard.hpp"
 #include "helper_safety.hpp"
+#include "helper_trace.hpp"
 #include "kernel_knobs.hpp"
 #include "log.hpp"
 #include "request_name.hpp"
+#include "request_trace.hpp"
 #include "text_file.hpp"
 
 #include <sys/stat.h>
@@ -32,6 +34,16 @@ void check_modprobe(const Paths& paths, std::string_view helper)
         return; // disables autoloading: allowed, with a warning when set
     if (auto problem = helper_path_problem(paths, helper); !problem.empty())
         throw Error::failure("refusing modprobe helper " + quote_name(helper) + ": " + problem);
+}
+
+// kmod-request attributes each request to the task that made it only from a trace that was
+// recording a few seconds before the request (helper_trace.hpp): so the instance comes first, and
+// goes again if the switch fails. A failure to set it up is a warning, and the switch goes on.
+std::function<void()> prepare_modprobe(const Paths& paths, std::string_view helper)
+{
+    if (prepare_request_trace_for(paths, helper) != TracePreparation::created)
+        return {};
+    return [&paths] { remove_request_trace(paths); };
 }
 
 void set_modprobe(const Paths& paths, std::string_view helper, bool persist)
@@ -126,11 +138,11 @@ void put_back(const SavedFile& saved)
 
 // The 2.2 days' /proc/sys/kernel had kmod_unload_delay; the kernel's own names carry "kernel.".
 constexpr std::array<Knob, 3> all_knobs{{
-    {"modprobe", "kernel.modprobe", read_modprobe, check_modprobe, set_modprobe, modprobe_files, restore_modprobe,
-     {}},
-    {"unload_delay", "kmod_unload_delay", read_unload_delay, check_unload_delay, set_unload_delay,
+    {"modprobe", "kernel.modprobe", read_modprobe, check_modprobe, prepare_modprobe, set_modprobe, modprobe_files,
+     restore_modprobe, {}},
+    {"unload_delay", "kmod_unload_delay", read_unload_delay, check_unload_delay, nullptr, set_unload_delay,
      unload_delay_files, nullptr, {}},
-    {"modules_disabled", "kernel.modules_disabled", read_disabled, nullptr, nullptr, nullptr, nullptr,
+    {"modules_disabled", "kernel.modules_disabled", read_disabled, nullptr, nullptr, nullptr, nullptr, nullptr,
      "setting it is a one-way switch; use sysctl kernel.modules_disabled=1 if you mean it"},
 }};
 
@@ -155,6 +167,9 @@ void set_knobs(const Paths& paths, const std::vector<std::pair<const Knob*, std:
     std::vector<std::function<void()>> undo;
     try {
         for (const auto& [knob, value] : settings) {
+            if (knob->prepare != nullptr)
+                if (auto undo_prepare = knob->prepare(paths, value))
+                    undo.push_back(std::move(undo_prepare));
             for (const auto& file : knob->files(paths, persist))
                 undo.push_back([saved = save_file(file)] { put_back(saved); });
             if (knob->restore_live != nullptr)

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,6 +23,9 @@ struct Knob {
     nlohmann::json (*read)(const Paths& paths);
     // Refuses a value (throws Error) before anything is changed. nullptr: the knob is read-only.
     void (*check)(const Paths& paths, std::string_view value);
+    // What a checked value needs in place before `set` changes anything (nullptr: nothing); returns
+    // what undoes it if a later step fails, or an empty function when there is nothing to undo.
+    std::function<void()> (*prepare)(const Paths& paths, std::string_view value);
     // Sets a checked value, now and with `persist` also at every boot.
     void (*set)(const Paths& paths, std::string_view value, bool persist);
     // The files `set` may write (to put back if a later step fails).
@@ -38,8 +42,8 @@ std::span<const Knob> knobs();
 const Knob& knob_named(std::string_view name);
 
 // Sets each knob to its checked value, in order, all or nothing: if a step fails (a full disk, a
-// symlinked sysctl.d), what the earlier steps changed, live values and files alike, is put back
-// before the error is rethrown, so a failure always means that nothing changed.
+// symlinked sysctl.d), what the earlier steps changed, live values, files and what `prepare` did
+// alike, is put back before the error is rethrown, so a failure always means that nothing changed.
 void set_knobs(const Paths& paths, const std::vector<std::pair<const Knob*, std::string>>& settings, bool persist);
 
 // A knob's value as printed: strings as they are, booleans as 1 or 0, numbers in decimal.

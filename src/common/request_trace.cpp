@@ -260,6 +260,36 @@ bool remove_instance(int instances_fd, const std::filesystem::path& dir)
     }
 }
 
+// Configures a new instance (or one a concurrent set-up is configuring the same way) as attribution
+// needs it, then starts recording.
+TraceStatus configure_instance(const Paths& paths, Instance& instance)
+{
+    instance.fd = open_subdirectory(instance.instances.get(), std::string(request_trace_instance), instance.dir, paths);
+    if (!instance.fd)
+        throw Error::system(errno, "cannot open " + instance.dir.string());
+    const int fd = instance.fd.get();
+    const auto& dir = instance.dir;
+    // Enabling an event lets the kernel expand the global instance's boot-time buffer, as any
+    // tracing user does; resizing ours first would instead pin the global one at its boot size
+    // (ring_buffer_expanded is global). The clock and the size reset our buffer, so they come
+    // before recording starts.
+    write_attribute(fd, dir, "set_event", wanted_event);
+    write_attribute(fd, dir, "tracing_on", "0");
+    write_attribute(fd, dir, "trace_clock", "boot");
+    write_attribute(fd, dir, "buffer_size_kb", std::to_string(request_trace_buffer_kb));
+    write_attribute(fd, dir, "options/overwrite", "1");
+    write_attribute(fd, dir, "options/pause-on-trace", "0");
+    write_attribute(fd, dir, "set_event_pid", "");
+    write_attribute(fd, dir, "tracing_on", "1");
+    // From here on every request is recorded; the marker says since when, then markers go off.
+    write_attribute(fd, dir, "trace_marker", recording_marker);
+    write_attribute(fd, dir, "options/markers", "0");
+    const auto result = inspect(paths, instance, true);
+    if (result.status.state != TraceState::ready)
+        throw Error::failure("set up " + dir.string() + ", but " + result.status.problem);
+    return result.status;
+}
+
 } // namespace
 
 std::string_view to_string(TraceState state)
@@ -305,32 +335,26 @@ TraceStatus set_up_request_trace(const Paths& paths)
     const std::string name(request_trace_instance);
     // The mode is tracefs' own choice (0750 for instances); EEXIST: a concurrent set-up made it first
     // and configures it the same way.
-    if (::mkdirat(instance->instances.get(), name.c_str(), 0700) < 0 && errno != EEXIST)
+    const bool created = ::mkdirat(instance->instances.get(), name.c_str(), 0700) == 0;
+    if (!created && errno != EEXIST)
         throw Error::system(errno, "cannot create " + instance->dir.string());
-    instance->fd = open_subdirectory(instance->instances.get(), name, instance->dir, paths);
-    if (!instance->fd)
-        throw Error::system(errno, "cannot open " + instance->dir.string());
-    const int fd = instance->fd.get();
-    const auto& dir = instance->dir;
-    // Enabling an event lets the kernel expand the global instance's boot-time buffer, as any
-    // tracing user does; resizing ours first would instead pin the global one at its boot size
-    // (ring_buffer_expanded is global). The clock and the size reset our buffer, so they come
-    // before recording starts.
-    write_attribute(fd, dir, "set_event", wanted_event);
-    write_attribute(fd, dir, "tracing_on", "0");
-    write_attribute(fd, dir, "trace_clock", "boot");
-    write_attribute(fd, dir, "buffer_size_kb", std::to_string(request_trace_buffer_kb));
-    write_attribute(fd, dir, "options/overwrite", "1");
-    write_attribute(fd, dir, "options/pause-on-trace", "0");
-    write_attribute(fd, dir, "set_event_pid", "");
-    write_attribute(fd, dir, "tracing_on", "1");
-    // From here on every request is recorded; the marker says since when, then markers go off.
-    write_attribute(fd, dir, "trace_marker", recording_marker);
-    write_attribute(fd, dir, "options/markers", "0");
-    const auto result = inspect(paths, *instance, true);
-    if (result.status.state != TraceState::ready)
-        throw Error::failure("set up " + dir.string() + ", but " + result.status.problem);
-    return result.status;
+    try {
+        return configure_instance(paths, *instance);
+    } catch (const Error& error) {
+        // A half-configured instance (recording with another clock, say) is worse than none: every
+        // helper would open it only to find it unusable. What this set-up created goes again.
+        if (!created)
+            throw;
+        instance->fd.reset();
+        try {
+            remove_instance(instance->instances.get(), instance->dir);
+        } catch (const Error& remove_error) {
+            throw Error(error.status(),
+                        std::string(error.what()) + "; could not remove it again: " + remove_error.what(),
+                        error.errnum());
+        }
+        throw;
+    }
 }
 
 bool remove_request_trace(const Paths& paths)

@@ -53,7 +53,8 @@ struct TraceStatus {
 TraceStatus check_request_trace(const Paths& paths);
 
 // Creates the instance, or re-creates one that is not exactly as needed (a reconfigured buffer would
-// hold a gap nobody could see). Leaves a ready instance alone, events and all. Throws Error.
+// hold a gap nobody could see). Leaves a ready instance alone, events and all. Throws Error; an
+// instance this call created is removed again first, so a failure leaves no half-configured one.
 TraceStatus set_up_request_trace(const Paths& paths);
 
 // Removes the instance; false if there was none. Throws Error if it exists and cannot be removed.

@@ -144,6 +144,97 @@ check_eq "never put back by kmod-sysctl" /scratch/helper "$(cat "$root/proc/sys/
 run_cmd "$tool" -q modprobe=/usr/sbin/helper
 check_eq "setting it again is the admin's decision: nothing to say" "" "$RUN_ERR"
 
+# --- The trace instance for requester attribution ----------------------------------------------
+# A fake root has no tracefs: a directory there passes for one only because the tools skip the
+# fstatfs check under KMOD_TOOLS_ROOT, and mkdir in it makes an empty directory where tracefs would
+# fill in the settings, so every set-up here fails. The VM (scenarios/sysctl.sh) sets up a real one.
+tracefs=$root/sys/kernel/tracing
+instance=$tracefs/instances/kmod-tools
+no_tracefs="tracefs is not mounted on $tracefs (nor reachable as $root/sys/kernel/debug/tracing)"
+printf '#!/bin/sh\n' >"$root/usr/sbin/kmod-request"
+chmod 0755 "$root/usr/sbin/kmod-request"
+ln -s kmod-request "$root/usr/sbin/kr-link"
+cp -p "$root/usr/sbin/helper" "$root/usr/sbin/kmod-request-wrapper"
+
+run_cmd "$tool" modprobe=/usr/sbin/kmod-request
+check_eq "modprobe=kmod-request without tracefs: exit 0" 0 "$RUN_STATUS"
+check_eq "the one warning line says why attribution is not set up" \
+    "kmod-sysctl: warning: requester attribution not set up: $no_tracefs" "$RUN_ERR"
+check_eq "and the helper is set all the same" "modprobe = /usr/sbin/kmod-request" "$RUN_OUT"
+check_eq "in the kernel's knob" /usr/sbin/kmod-request "$(cat "$root/proc/sys/kernel/modprobe")"
+check_fail "nothing else changed: no /sys made" -- test -e "$root/sys"
+check_fail "nor an event journal" -- test -e "$root/run/kmod-tools/request-events"
+run_cmd "$tool" -q modprobe=/usr/sbin/kr-link
+check_match "a symlink to kmod-request is kmod-request too" "requester attribution not set up" "$RUN_ERR"
+run_cmd "$tool" -q modprobe=/usr/sbin/kmod-request-wrapper
+check_eq "another helper (a wrapper of another name): tracing is not its business" "0:" "$RUN_STATUS:$RUN_ERR"
+
+run_cmd "$tool" --trace=status
+check_eq "--trace=status without tracefs: exit 0" 0 "$RUN_STATUS"
+check_eq "--trace=status: the state and why" "trace = no tracefs ($no_tracefs)" "$RUN_OUT"
+check_eq "--trace status -n: the state alone" "no tracefs" "$("$tool" -n --trace status)"
+check_match "--trace=status --json: the state" '"state": "no tracefs"' "$("$tool" --json --trace=status)"
+check_match "--trace=status --json: the problem" "\"problem\": \"tracefs is not mounted" "$("$tool" --json --trace=status)"
+check_eq "-q does not silence status" "no tracefs" "$("$tool" -q -n --trace=status)"
+run_cmd "$tool" --trace=setup
+check_eq "--trace=setup without tracefs: exit 1" 1 "$RUN_STATUS"
+check_eq "--trace=setup: says why" "kmod-sysctl: cannot set up request tracing: $no_tracefs" "$RUN_ERR"
+run_cmd "$tool" --trace=remove
+check_eq "--trace=remove without tracefs: nothing to remove, exit 0" 0 "$RUN_STATUS"
+run_cmd "$tool" --trace=auto
+check_eq "--trace=auto with another helper: exit 0, nothing said" "0:" "$RUN_STATUS:$RUN_ERR"
+"$tool" -q modprobe=/usr/sbin/kmod-request 2>/dev/null
+run_cmd "$tool" -q --trace=auto
+check_eq "--trace=auto with kmod-request as the helper: exit 0" 0 "$RUN_STATUS"
+check_eq "--trace=auto: the same warning as modprobe=" \
+    "kmod-sysctl: warning: requester attribution not set up: $no_tracefs" "$RUN_ERR"
+check_eq "-q: nothing printed" "" "$RUN_OUT"
+check_fail "nothing made" -- test -e "$root/sys"
+
+mkdir -p "$tracefs/instances"
+chmod 0700 "$tracefs"
+run_cmd "$tool" modprobe=/usr/sbin/kmod-request
+check_eq "modprobe=kmod-request with a tracefs that cannot be set up: exit 0" 0 "$RUN_STATUS"
+check_eq "the warning names what failed" \
+    "kmod-sysctl: warning: requester attribution not set up: cannot open $instance/set_event: No such file or directory" \
+    "$RUN_ERR"
+check_fail "no half-made instance is left behind" -- test -e "$instance"
+check_eq "--trace=status: absent" "trace = absent ($instance does not exist)" "$("$tool" --trace=status)"
+mkdir "$instance"
+run_cmd "$tool" --trace=remove
+check_eq "--trace=remove: exit 0" 0 "$RUN_STATUS"
+check_eq "--trace=remove prints the state after" "trace = absent ($instance does not exist)" "$RUN_OUT"
+check_fail "the instance is gone" -- test -e "$instance"
+
+# An instance as the kernel shows one that kmod-tools set up (the files tracefs would fill in).
+mkdir -m 0750 "$instance"
+echo module:module_request >"$instance/set_event"
+: >"$instance/set_event_pid"
+echo 1 >"$instance/tracing_on"
+echo 'local global counter uptime perf mono mono_raw [boot] tai x86-tsc' >"$instance/trace_clock"
+echo 16 >"$instance/buffer_size_kb"
+printf '%s\n' print-parent overwrite nomarkers nopause-on-trace >"$instance/trace_options"
+echo '     kmod-sysctl-90      [000] .....     5.100000: tracing_mark_write: kmod-tools: recording' \
+    >"$instance/trace_pipe"
+run_cmd "$tool" --trace=status
+check_eq "a ready instance: --trace=status says ready" "0:trace = ready" "$RUN_STATUS:$RUN_OUT"
+check_match "--json names the instance" "\"instance\": \"$instance\"" "$("$tool" --json --trace=status)"
+run_cmd "$tool" modprobe=/usr/sbin/kmod-request
+check_eq "modprobe=kmod-request with a ready instance: keeps it, nothing to say" "0:" "$RUN_STATUS:$RUN_ERR"
+run_cmd "$tool" --trace=setup
+check_eq "--trace=setup with a ready instance: kept, exit 0" "0:trace = ready" "$RUN_STATUS:$RUN_OUT"
+check_eq "events and all" "" "$(cd "$instance" && find . -newer trace_pipe)"
+rm -r "$instance"
+
+for bad in "--trace=bogus" "--trace" "--trace=status modprobe" "--trace=setup --persist" "--trace=status --all" \
+    "--trace=status -n --json"; do
+    # shellcheck disable=SC2086 # one word per option
+    run_cmd "$tool" $bad
+    check_eq "$bad: exit 2" 2 "$RUN_STATUS"
+done
+run_cmd "$tool" --trace=bogus
+check_match "a bad action names the known ones" "bad --trace 'bogus' \(known: setup, remove, status, auto\)" "$RUN_ERR"
+
 rm -r "$root/proc/sys/kernel"
 run_cmd "$tool" modprobe
 check_eq "no module support: exit 1" 1 "$RUN_STATUS"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The Debian package's maintainer scripts on a real kernel: removal sets kernel.modprobe back from
 # kmod-request to /sbin/modprobe, now and in the sysctl.d file, and the kernel autoloads through it
-# again; an upgrade or someone else's helper is left alone; purge deletes the state. run-vm gets
+# again, and kmod-tools' trace instance goes; an upgrade or someone else's helper is left alone;
+# purge deletes the state. run-vm gets
 # debian/kmod-tools.prerm and .postrm with --file (the sources: debhelper's additions only stop
 # and purge the timer, which needs systemd).
 # shellcheck shell=dash source=../vm-lib.sh
@@ -20,12 +21,15 @@ check_eq "kernel.modprobe starts as /sbin/modprobe" /sbin/modprobe "$(cat "$knob
 check "kmod-sysctl --persist modprobe=$helper" -- kmod-sysctl -q --persist "modprobe=$helper"
 check_eq "the kernel calls kmod-request" "$helper" "$(cat "$knob")"
 check_match "and will at boot" "^kernel.modprobe = $helper\$" "$(cat "$dropin")"
+instance=/sys/kernel/tracing/instances/kmod-tools
+check "and set up the trace instance" -- test -d "$instance"
 
 # An upgrade keeps the helper: the new version's kmod-request replaces the old one.
 run_cmd sh "$prerm" upgrade 0.2.0
 check_eq "prerm upgrade succeeds" 0 "$RUN_STATUS"
 check_eq "prerm upgrade leaves kernel.modprobe" "$helper" "$(cat "$knob")"
 check_match "prerm upgrade leaves the sysctl.d file" "^kernel.modprobe = $helper\$" "$(cat "$dropin")"
+check "prerm upgrade leaves the trace instance" -- test -d "$instance"
 
 run_cmd sh "$prerm" remove
 check_eq "prerm remove succeeds" 0 "$RUN_STATUS"
@@ -36,6 +40,7 @@ check_match "prerm remove says so" \
     "kmod-tools: kernel.modprobe named $helper, which is being removed; set it back to /sbin/modprobe now and at boot \\($dropin\\)" \
     "$RUN_ERR"
 check "the sysctl.d file stays root's and 0644" -- test "$(stat -c '%a %u' "$dropin")" = "644 0"
+check_fail "prerm remove removes the trace instance" -- test -e "$instance"
 
 # The kernel's own requests work again through /sbin/modprobe (minix: a module nothing loaded).
 check_fail "minix is not loaded yet" -- module_loaded minix

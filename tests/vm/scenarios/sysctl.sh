@@ -1,7 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # kmod-sysctl against the real kernel: reading and setting kernel.modprobe and unload_delay, the
-# helper-safety rules, --json/--persist, privilege checks, and that the kernel runs what was set.
+# helper-safety rules, --json/--persist, privilege checks, and that the kernel runs what was set;
+# the trace instance of requester attribution, set up when kmod-request becomes the helper, and
+# --trace.
 # shellcheck shell=dash source=../vm-lib.sh
 . /vm-lib.sh
 
@@ -152,5 +154,75 @@ run_cmd "$ks" modules_disabled=1
 check "modules_disabled=1 is refused" -- test "$RUN_STATUS" -ne 0
 check_match "modules_disabled=1: message on stderr" '^kmod-sysctl: ' "$RUN_ERR"
 check_eq "modules_disabled is still 0" 0 "$(cat /proc/sys/kernel/modules_disabled)"
+
+# --- Requester attribution: the trace instance comes with kmod-request as the helper -------------
+instance=/sys/kernel/tracing/instances/kmod-tools
+kr=/usr/sbin/kmod-request
+check_fail "no trace instance while another helper is set" -- test -e "$instance"
+status_is 0 "--trace=status" -- "$ks" --trace=status
+check_eq "--trace=status: absent" "trace = absent ($instance does not exist)" "$RUN_OUT"
+status_is 0 "modprobe=$kr" -- "$ks" "modprobe=$kr"
+check_eq "modprobe=$kr: nothing to say" "" "$RUN_ERR"
+check_eq "kernel.modprobe is kmod-request" "$kr" "$(cat "$proc_modprobe")"
+check "it set up the trace instance" -- test -d "$instance"
+check_eq "recording module:module_request, nothing else" module:module_request "$(cat "$instance/set_event")"
+check_eq "tracing is on" 1 "$(cat "$instance/tracing_on")"
+check_match "with the boot clock" '\[boot\]' "$(cat "$instance/trace_clock")"
+check_eq "--trace=status: ready" "trace = ready" "$("$ks" --trace=status 2>&1)"
+check_eq "--trace=status -n: ready" ready "$("$ks" -n --trace=status 2>&1)"
+check_match "--trace=status --json: ready" '"state": "ready"' "$("$ks" --json --trace=status 2>&1)"
+check_match "--trace=status --json: the instance" "\"instance\": \"$instance\"" "$("$ks" --json --trace=status 2>&1)"
+check_fail "the kernel's request for minix (a mount of an unloaded type)" -- mount -t minix none /mnt
+check "was served by kmod-request" -- module_loaded minix
+# Every read of the instance drains its trace_pipe into the journal the helpers share.
+journal=/run/kmod-tools/request-events
+"$ks" -q --trace=status >/dev/null 2>&1
+check_match "and recorded by the instance, after its start marker" \
+    'tracing_mark_write: kmod-tools: recording.*module_request: fs-minix ' "$(tr '\n' ' ' <"$journal")"
+status_is 0 "modprobe=$kr again" -- "$ks" -q "modprobe=$kr"
+check_match "a ready instance is kept, events and all" 'module_request: fs-minix ' "$(cat "$journal")"
+
+status_is 0 "switching to /sbin/modprobe" -- "$ks" -q modprobe=/sbin/modprobe
+check_eq "leaves the instance as it is" ready "$("$ks" -n --trace=status 2>&1)"
+status_is 0 "--trace=remove" -- "$ks" --trace=remove
+check_eq "--trace=remove prints the state after" "trace = absent ($instance does not exist)" "$RUN_OUT"
+check_fail "the instance is gone" -- test -e "$instance"
+status_is 0 "--trace=remove again: nothing to remove" -- "$ks" -q --trace=remove
+status_is 0 "--trace=setup" -- "$ks" --trace=setup
+check_eq "--trace=setup: ready" "trace = ready" "$RUN_OUT"
+check "--trace=remove" -- "$ks" -q --trace=remove
+
+status_is 0 "--trace=auto with /sbin/modprobe as the helper" -- "$ks" -q --trace=auto
+check_fail "sets nothing up" -- test -e "$instance"
+# As systemd-sysctl would at boot from kmod-sysctl --persist's file: no kmod-sysctl involved.
+echo "$kr" >"$proc_modprobe"
+status_is 0 "--trace=auto with kmod-request as the helper (set behind kmod-sysctl's back)" -- "$ks" --trace=auto
+check_eq "--trace=auto: ready" "trace = ready" "$RUN_OUT"
+check_eq "recording module:module_request" module:module_request "$(cat "$instance/set_event" 2>&1)"
+echo 0 >"$instance/tracing_on"
+check_match "an instance that stopped recording is misconfigured" '^misconfigured' "$("$ks" -n --trace=status 2>&1)"
+status_is 0 "modprobe=$kr re-creates it" -- "$ks" -q "modprobe=$kr"
+check_eq "ready again" ready "$("$ks" -n --trace=status 2>&1)"
+check "--trace=remove" -- "$ks" -q --trace=remove
+status_is 0 "restores kernel.modprobe=/sbin/modprobe" -- "$ks" -q modprobe=/sbin/modprobe
+
+# All or nothing: a switch that fails part way removes the instance it set up.
+mv /etc/sysctl.d /etc/sysctl.d.saved
+mkdir -p /run/elsewhere
+ln -s /run/elsewhere /etc/sysctl.d
+status_is 1 "--persist modprobe=$kr with a symlinked /etc/sysctl.d: exit 1" -- "$ks" --persist "modprobe=$kr"
+check_match "nothing was changed" "nothing was changed" "$RUN_ERR"
+check_eq "kernel.modprobe is as it was" /sbin/modprobe "$(cat "$proc_modprobe")"
+check_fail "and the instance it set up is gone again" -- test -e "$instance"
+rm /etc/sysctl.d
+mv /etc/sysctl.d.saved /etc/sysctl.d
+
+# Not root: tracefs is root's (0700).
+run_cmd as_nobody "$ks" --trace=status
+check_eq "as nobody, --trace=status: exit 0" 0 "$RUN_STATUS"
+check_match "and says it cannot look" "^trace = no tracefs \(cannot open /sys/kernel/tracing: Permission denied\)$" "$RUN_OUT"
+status_is 1 "as nobody, --trace=setup: exit 1" -- as_nobody "$ks" --trace=setup
+check_match "as nobody, --trace=setup: says why" "cannot open /sys/kernel/tracing: Permission denied" "$RUN_ERR"
+check_fail "as nobody, nothing was set up" -- test -e "$instance"
 
 tap_done

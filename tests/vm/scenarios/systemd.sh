@@ -10,7 +10,11 @@
 # whose settings cannot be saved. The helper guard under the sandbox: kernel.modprobe changed
 # behind kmod-tools' back is a critical journal line, once; restore cannot write /proc/sys there
 # and says so, until the drop-in kmod-reap(8) names makes the knob writable.
-# run-vm gets the unit sources and the tmpfiles.d file with --file.
+# kmod-tools-trace.service, enabled before boot with kmod-request persisted as the helper
+# (systemd.preboot), set up the trace instance at boot, after systemd-sysctl applied sysctl.d; it
+# passes systemd-analyze (exposure at most 1.0), does nothing for another helper, and only warns
+# when tracefs cannot be written.
+# run-vm gets the unit sources, the tmpfiles.d file and systemd.preboot with --file.
 # shellcheck shell=dash source=../vm-lib.sh
 . /vm-lib.sh
 
@@ -18,7 +22,7 @@ unit_dir=/lib/systemd/system
 dropin_dir=/etc/systemd/system/kmod-reap.service.d
 settings=/var/lib/kmod-tools/settings
 records=/run/kmod-tools/on-demand
-for file in kmod-reap.service kmod-reap.timer kmod-tools.tmpfiles; do
+for file in kmod-reap.service kmod-reap.timer kmod-tools.tmpfiles kmod-tools-trace.service; do
     require_file "/scenario-files/$file"
 done
 
@@ -41,6 +45,27 @@ check "the journal runs" -- systemctl -q is-active systemd-journald.service
 check "cgroup2 is mounted (IPAddressDeny= needs its BPF hooks)" -- test -e /sys/fs/cgroup/cgroup.controllers
 check_eq "no unit failed at boot" "" "$(systemctl list-units --failed --plain --no-legend)"
 
+# --- Requester attribution at boot (kmod-tools-trace.service, enabled by systemd.preboot) ----------
+trace_unit=kmod-tools-trace.service
+instance=/sys/kernel/tracing/instances/kmod-tools
+trace_journal() { journalctl -q --no-pager -o cat -u "$trace_unit" "$@"; }
+monotonic() { systemctl show -p "$2" --value "$1"; }
+check_eq "systemd-sysctl applied the persisted helper at boot" /usr/sbin/kmod-request "$(cat /proc/sys/kernel/modprobe)"
+check_eq "$trace_unit ran at boot and stays active" "active exited" \
+    "$(systemctl show -p ActiveState --value "$trace_unit") $(systemctl show -p SubState --value "$trace_unit")"
+check_eq "successfully" success "$(systemctl show -p Result --value "$trace_unit")"
+check "after systemd-sysctl.service had applied sysctl.d" -- test \
+    "$(monotonic "$trace_unit" ExecMainStartTimestampMonotonic)" -ge \
+    "$(monotonic systemd-sysctl.service ExecMainExitTimestampMonotonic)"
+check "before sysinit.target" -- test \
+    "$(monotonic "$trace_unit" ActiveEnterTimestampMonotonic)" -le "$(monotonic sysinit.target ActiveEnterTimestampMonotonic)"
+check "the trace instance is there" -- test -d "$instance"
+check_eq "and ready" ready "$(kmod-sysctl -n --trace=status 2>&1)"
+check_eq "recording module:module_request" module:module_request "$(cat "$instance/set_event")"
+check_eq "the unit's journal says so" "trace = ready" "$(trace_journal)"
+diag "journal of $trace_unit at boot:"
+trace_journal | while IFS= read -r line; do diag "    $line"; done
+
 # --- Installed as the package installs it: Debian's /usr/sbin for @SBINDIR@ -----------------------
 sed 's|@SBINDIR@|/usr/sbin|g' /scenario-files/kmod-reap.service >"$unit_dir/kmod-reap.service"
 cp /scenario-files/kmod-reap.timer "$unit_dir/kmod-reap.timer"
@@ -48,13 +73,17 @@ mkdir -p /usr/lib/tmpfiles.d
 cp /scenario-files/kmod-tools.tmpfiles /usr/lib/tmpfiles.d/kmod-tools.conf
 check "systemctl daemon-reload" -- systemctl daemon-reload
 # No man(1) in the guest: the Documentation= pages are checked by the install test.
-run_cmd systemd-analyze verify --man=no kmod-reap.service kmod-reap.timer
+run_cmd systemd-analyze verify --man=no kmod-reap.service kmod-reap.timer "$trace_unit"
 check_eq "systemd-analyze verify: exit 0" 0 "$RUN_STATUS"
 check_eq "and no complaint" "" "$RUN_OUT$RUN_ERR"
-run_cmd systemd-analyze security --no-pager kmod-reap.service
-exposure=$(printf '%s\n' "$RUN_OUT" | sed -n 's/^.*Overall exposure level for kmod-reap\.service: \([0-9.]*\).*$/\1/p')
-diag "systemd-analyze security kmod-reap.service: ${exposure:-no score}"
-check "the unit's exposure is at most 2.1" -- awk -v e="$exposure" 'BEGIN { exit !(e != "" && e + 0 <= 2.1) }'
+for unit in kmod-reap.service:2.1 "$trace_unit:1.0"; do
+    limit=${unit#*:} unit=${unit%:*}
+    run_cmd systemd-analyze security --no-pager "$unit"
+    exposure=$(printf '%s\n' "$RUN_OUT" | sed -n 's/^.*Overall exposure level for [^:]*: \([0-9.]*\).*$/\1/p')
+    diag "systemd-analyze security $unit: ${exposure:-no score}"
+    check "$unit's exposure is at most $limit" -- awk -v e="$exposure" -v l="$limit" \
+        'BEGIN { exit !(e != "" && e + 0 <= l + 0) }'
+done
 check "systemd-tmpfiles --create kmod-tools.conf" -- systemd-tmpfiles --create kmod-tools.conf
 check_eq "tmpfiles: /run/kmod-tools" "755 0 0" "$(stat -c '%a %u %g' /run/kmod-tools)"
 check_eq "tmpfiles: /run/kmod-tools/on-demand" "755 0 0" "$(stat -c '%a %u %g' "$records")"
@@ -178,6 +207,39 @@ check_match "and says so at critical priority" \
     "put back '/usr/sbin/kmod-request' \\(kmod-sysctl\\), as helper_guard = restore says" "$(sweep_journal -p crit)"
 rm -r "$dropin_dir" /etc/kmod-tools
 systemctl daemon-reload
+
+# --- kmod-tools-trace.service, run again ----------------------------------------------------------
+# restart: as at the next boot. With another helper it leaves tracing alone.
+restart_trace_unit() {
+    mark_journal
+    run_cmd systemctl restart "$trace_unit"
+}
+check "kmod-sysctl --trace=remove" -- kmod-sysctl -q --trace=remove
+echo /sbin/modprobe >/proc/sys/kernel/modprobe
+restart_trace_unit
+check_eq "with /sbin/modprobe as the helper: the unit succeeds" "0 success" "$RUN_STATUS $(systemctl show -p Result --value "$trace_unit")"
+check_fail "and sets nothing up" -- test -e "$instance"
+check_match "its journal says the instance is absent" "^trace = absent " "$(trace_journal --since "$journal_mark")"
+echo /usr/sbin/kmod-request >/proc/sys/kernel/modprobe
+restart_trace_unit
+check_eq "with kmod-request again: ready, under the unit's sandbox" ready "$(kmod-sysctl -n --trace=status 2>&1)"
+# Without ReadWritePaths= (an empty one resets it), tracefs' instances are as read-only as the rest
+# of /sys:
+# attribution cannot be set up, the unit still succeeds, with a warning.
+mkdir -p "/etc/systemd/system/$trace_unit.d"
+printf '[Service]\nReadWritePaths=\n' >"/etc/systemd/system/$trace_unit.d/50-break.conf"
+systemctl daemon-reload
+check "kmod-sysctl --trace=remove" -- kmod-sysctl -q --trace=remove
+restart_trace_unit
+check_eq "with tracefs read-only (ProtectKernelTunables=): the unit still succeeds" "0 success" "$RUN_STATUS $(systemctl show -p Result --value "$trace_unit")"
+check_fail "nothing is set up" -- test -e "$instance"
+check_match "and the journal says why, at warning priority" \
+    "requester attribution not set up: cannot create $instance: Read-only file system" \
+    "$(trace_journal -p warning --since "$journal_mark")"
+rm -r "/etc/systemd/system/$trace_unit.d"
+systemctl daemon-reload
+restart_trace_unit
+check_eq "without the drop-in: ready again" ready "$(kmod-sysctl -n --trace=status 2>&1)"
 
 # --- The timer -------------------------------------------------------------------------------
 check "systemctl enable --now kmod-reap.timer" -- systemctl -q enable --now kmod-reap.timer
