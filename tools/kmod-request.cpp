@@ -10,6 +10,9 @@
 #include "module_request.hpp"
 #include "paths.hpp"
 #include "policy.hpp"
+#include "policy_suggestion.hpp"
+#include "loaded_modules.hpp"
+#include "duration.hpp"
 #include "request_attribution.hpp"
 #include "request_history.hpp"
 #include "request_name.hpp"
@@ -26,7 +29,9 @@
 #include <nlohmann/json.hpp>
 
 #include <iostream>
+#include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,6 +47,10 @@ struct Options {
     bool dry_run = false;
     bool show_depends = false;
     bool explain = false;
+    bool suggest_policy = false;
+    std::optional<std::chrono::seconds> since; // --suggest-policy: only the history of this long ago
+    bool diff = false;                          // --suggest-policy: how it differs from the policy in force
+    bool modprobe_lines = false;                // --suggest-policy: as modprobe.d lines
     bool json = false;
     bool no_restore = false;
     std::optional<RequesterClass> as_class; // --as: the requester class of --explain and dry runs
@@ -79,6 +88,10 @@ kernel's module helper (kernel.modprobe).
       --explain        print what each name would insert and the policy's say
       --as CLASS       judge as a kernel request from CLASS (privileged,
                        unprivileged, container, unknown): --explain, -n -k
+      --suggest-policy print a policy drop-in from the request history
+      --since DURATION with --suggest-policy: only requests this recent
+      --diff           with --suggest-policy: how it would decide otherwise
+      --modprobe       with --suggest-policy: as modprobe.d lines
       --json           print the results as JSON
       --no-restore     do not restore settings saved by kmod-reap
   -d, --dirname DIR    use the module tree DIR/lib/modules/VERSION
@@ -104,6 +117,11 @@ Options parse_options(int argc, char** argv)
     app.add_flag("-n,--dry-run", options.dry_run);
     app.add_flag("--show-depends", options.show_depends);
     app.add_flag("--explain", options.explain);
+    app.add_flag("--suggest-policy", options.suggest_policy);
+    std::string since;
+    app.add_option("--since", since);
+    app.add_flag("--diff", options.diff);
+    app.add_flag("--modprobe", options.modprobe_lines);
     app.add_flag("--json", options.json);
     app.add_flag("--no-restore", options.no_restore);
     std::string as_class;
@@ -130,6 +148,23 @@ Options parse_options(int argc, char** argv)
         // A real kernel request finds out who asked; nobody may claim a class for it.
         if (!options.explain && !options.dry_run)
             throw Error::usage("option '--as' goes with '--explain' or '--dry-run'");
+    }
+    if (!since.empty()) {
+        std::string why;
+        options.since = parse_duration(since, &why);
+        if (!options.since)
+            throw Error::usage("bad --since " + quote_name(since) + ": " + why);
+    }
+    if ((options.since || options.diff || options.modprobe_lines) && !options.suggest_policy)
+        throw Error::usage("options '--since', '--diff' and '--modprobe' go with '--suggest-policy'");
+    if (options.suggest_policy) {
+        if (options.diff && options.modprobe_lines)
+            throw Error::usage("options '--diff' and '--modprobe' exclude each other");
+        if (!options.names.empty())
+            throw Error::usage("option '--suggest-policy' takes no names");
+        if (options.explain || options.show_depends || options.dry_run || options.json || options.as_class)
+            throw Error::usage("option '--suggest-policy' goes alone (with '--since', '--diff' or '--modprobe')");
+        return options;
     }
     if (options.show_depends && options.explain)
         throw Error::usage("options '--show-depends' and '--explain' exclude each other");
@@ -195,7 +230,7 @@ void refuse_for_configuration(const Paths& paths, const std::string& name, const
     const auto attribution = attribute_request(paths, name);
     log::audit(kernel_request_text(name, attribution.describe()) + " refused: configuration error: " + error.what());
     HistoryEntry entry;
-    entry.time_us = static_cast<std::int64_t>(::time(nullptr)) * 1000000;
+    entry.time_us = realtime_us();
     entry.name = name;
     entry.decision = std::string(to_string(HistoryDecision::refused));
     entry.requester_class = attribution.requester_class;
@@ -340,6 +375,45 @@ void explain(ModuleLoader& loader, const Config& config, const std::vector<std::
         print_json(explanations);
 }
 
+// --suggest-policy: the drop-in (or modprobe.d lines, or the difference to the policy in force) that
+// the history since options.since calls for, judged against the running kernel's module tree.
+void suggest_policy(const Paths& paths, ModuleLoader& loader, const Options& options)
+{
+    std::int64_t since_us = 0;
+    if (options.since)
+        since_us = realtime_us() - static_cast<std::int64_t>(options.since->count()) * 1000000;
+    const auto history = read_history(paths, since_us);
+    if (history.skipped_lines != 0)
+        log::warning("skipped " + std::to_string(history.skipped_lines) + " torn or corrupt lines of the request history");
+    const auto plan_of = [&loader](const std::string& name) {
+        try {
+            return loader.plan(name);
+        } catch (const Error&) {
+            return std::vector<PlanMember>();
+        }
+    };
+    const auto suggestion = kmodtools::suggest_policy(history.entries, plan_of);
+    if (options.modprobe_lines) {
+        std::set<std::string> loaded;
+        for (const auto& module : read_loaded_modules(paths))
+            loaded.insert(module.name);
+        std::cout << format_modprobe_suggestion(suggestion, loader.all_modules(), loaded);
+        return;
+    }
+    const auto file = paths.state_dir() / std::string(request_history_file);
+    const auto text = format_policy_suggestion(suggestion, paths.on_system(file).string());
+    // What is suggested must be what kmod-request reads: parse it back (a fault here is ours).
+    Config suggested;
+    apply_config_text(suggested, text, "the suggestion");
+    if (!options.diff) {
+        std::cout << text;
+        return;
+    }
+    const auto difference = diff_policy_suggestion(load_config(paths), suggested, history.entries, plan_of);
+    std::cout << (difference.empty() ? "# The suggestion decides every request seen as the policy in force does.\n"
+                                     : difference);
+}
+
 void print_results(const std::vector<RequestResult>& results, Requester requester, bool dry_run)
 {
     nlohmann::json array = nlohmann::json::array();
@@ -364,6 +438,11 @@ ExitStatus run(int argc, char** argv)
     const auto paths = Paths::from_environment();
     const Requester requester = detect_requester(paths, options);
     set_up_logging(paths, options, requester);
+    if (options.suggest_policy) {
+        ModuleLoader loader(paths, modules_dir(paths, options));
+        suggest_policy(paths, loader, options);
+        return ExitStatus::ok;
+    }
     const auto requested = split_requested_names(expand_names(options.names));
 
     ModuleLoader loader(paths, modules_dir(paths, options));

@@ -5,6 +5,8 @@
 #include "error.hpp"
 #include "kernel_knobs.hpp"
 #include "log.hpp"
+#include "request_name.hpp"
+#include "text.hpp"
 #include "text_file.hpp"
 
 #include <cerrno>
@@ -82,7 +84,12 @@ public:
         if (!seen_.insert(name).second)
             return;
         const char* install = kmod_module_get_install_commands(module);
-        members_.push_back({name, role, via, is_in_kernel(module), install != nullptr && *install != '\0'});
+        const bool present = is_in_kernel(module);
+        members_.push_back({name, role, via, present, install != nullptr && *install != '\0'});
+        // A requested module that is there already is not probed at all (libkmod returns before its
+        // dependencies and softdeps): nothing of it would be inserted.
+        if (role == PlanRole::requested && present)
+            return;
         // A dependency belongs to the member whose allow would bring it: the requested module or
         // softdep it hangs off, not the dependency between them.
         const std::string owner = role == PlanRole::dependency ? via : name;
@@ -165,6 +172,25 @@ std::vector<PlanMember> ModuleLoader::plan(std::string_view name)
         builder.add(module.get(), PlanRole::requested, "");
     }
     return builder.take();
+}
+
+std::vector<std::string> ModuleLoader::all_modules() const
+{
+    const auto file = modules_dir_ / "modules.dep";
+    std::vector<std::string> names;
+    for_each_line(read_text_file(file), [&](std::string_view line, std::size_t) {
+        // "kernel/fs/xfs/xfs.ko.xz: kernel/lib/libcrc32c.ko.xz"
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos)
+            return;
+        auto path = line.substr(0, colon);
+        path = path.substr(path.rfind('/') + 1);
+        const auto ko = path.find(".ko");
+        if (ko == std::string_view::npos || ko == 0)
+            return;
+        names.push_back(normalize_module_name(path.substr(0, ko)));
+    });
+    return names;
 }
 
 std::vector<ResolvedModule> ModuleLoader::resolve(std::string_view name)

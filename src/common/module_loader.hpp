@@ -66,8 +66,12 @@ public:
 
     // Everything a load of `name` would insert, for the policy to judge before anything is: the
     // modules it resolves to, each followed by its hard dependencies, and the softdep pre/post
-    // modules of all of them (with theirs), each module once, where it is first met.
+    // modules of all of them (with theirs), each module once, where it is first met. A requested
+    // module that is loaded already brings nothing: modprobe would not probe it.
     std::vector<PlanMember> plan(std::string_view name);
+
+    // The name of every module of the tree (from modules.dep). Throws Error.
+    std::vector<std::string> all_modules() const;
 
     // Loads `name` with its dependencies, soft dependencies and install commands, as modprobe would.
     // `extra` options come after modprobe.d's, so they win: saved settings, then the command line.

@@ -56,13 +56,6 @@ RequestStatus request_status(LoadStatus status, bool dry_run)
     return RequestStatus::failed;
 }
 
-std::int64_t realtime_us()
-{
-    timespec now{};
-    ::clock_gettime(CLOCK_REALTIME, &now);
-    return static_cast<std::int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000;
-}
-
 } // namespace
 
 std::string kernel_request_text(std::string_view name, const std::string& requester)

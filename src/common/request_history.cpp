@@ -2,6 +2,8 @@
 // The history of kernel requests: a bounded, rotated, append-only file.
 #include "request_history.hpp"
 
+#include <ctime>
+
 #include "error.hpp"
 #include "file_lock.hpp"
 #include "owned_file.hpp"
@@ -203,6 +205,13 @@ void read_file_entries(int dir_fd, const std::string& name, const std::filesyste
 }
 
 } // namespace
+
+std::int64_t realtime_us()
+{
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    return static_cast<std::int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000;
+}
 
 std::string format_history_entry(const HistoryEntry& entry)
 {

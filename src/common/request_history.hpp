@@ -47,6 +47,9 @@ struct HistoryEntry {
     bool operator==(const HistoryEntry&) const = default;
 };
 
+// Now, as HistoryEntry::time_us counts.
+std::int64_t realtime_us();
+
 struct HistoryLimits {
     std::uint64_t max_file_bytes = 1 << 20; // ~5000 entries a file
     unsigned rotated_files = 3;

@@ -264,7 +264,7 @@ check_eq "--explain: exit 0, even for a name that matches nothing" 0 "$RUN_STATU
 check_eq "--explain: modules, files, state, needs, install command, plan, policy" "policy mode: enforce (built-in default)
 kta
   module kta: $ko/kta.ko, loaded, needs ktc ktb
-  plan: kta (requested, already there), ktc (dependency of kta, already there), ktb (dependency of kta, already there)
+  plan: kta (requested, already there)
   kernel requests: allowed (no rule matches)
 net-pf-77
   module ktdeny: $ko/ktdeny.ko, not loaded
@@ -537,6 +537,84 @@ check_match "learn mode: the audit line says only what happened" \
     "kernel request 'net-pf-77' from .* granted: inserted ktdeny\$" "$(grep audit "$root/dev/kmsg")"
 check_eq "learn mode: the history says enforce would deny" "net-pf-77 would-deny unknown" \
     "$(tr '\036' '\n' <"$history" | awk -F'\t' 'NF > 3 { print $5, $3, $4 }')"
+
+# ---- learn, suggest, enforce ------------------------------------------------------------------------
+fresh_root
+printf 'deny = ktdeny\npolicy_mode = learn\n' >"$conf"
+for name in fs-ktfs ktsoft net-pf-77 no-such-alias 'fs-*'; do as_kernel_helper -q -- "$name"; done
+run_cmd tool --suggest-policy
+check_eq "--suggest-policy: exit 0" 0 "$RUN_STATUS"
+printf '%s\n' "$RUN_OUT" >"$root/suggested"
+check_eq "--suggest-policy: deny the rest to all but privileged tasks, allow what was needed, enforce" \
+    "deny unless privileged = *
+allow for unknown = fs-ktfs ktpre ktsoft net-pf-77
+policy_mode = enforce" "$(grep -v '^#' "$root/suggested" | grep .)"
+check_match "--suggest-policy: says where it comes from" \
+    "^# kmod-tools.conf drop-in suggested by kmod-request --suggest-policy from 5 kernel requests in '/var/lib/kmod-tools/request-history'" \
+    "$RUN_OUT"
+check_match "--suggest-policy: names that resolve to nothing (or are patterns) are left out, and said so" \
+    "^# Resolving to nothing \(or not plain names\), left out: 'fs-\*' from unknown 'no-such-alias' from unknown\$" \
+    "$RUN_OUT"
+run_cmd tool --suggest-policy --diff
+check_eq "--suggest-policy --diff: learn mode would deny net-pf-77 today; the suggestion allows it" \
+    "'net-pf-77' from unknown tasks: today (policy_mode = learn) denied by 'deny = ktdeny' ($conf:1) matching ktdeny; suggested: allowed by 'allow for unknown = net-pf-77' (the suggestion:9) matching net-pf-77" \
+    "$RUN_OUT"
+run_cmd tool --suggest-policy --modprobe
+check_eq "--suggest-policy --modprobe: exit 0" 0 "$RUN_STATUS"
+check_match "--suggest-policy --modprobe: a module no request needed is blacklisted" "^blacklist kta\$" "$RUN_OUT"
+check_match "--suggest-policy --modprobe: and its install command is /bin/false" "^install kta /bin/false\$" "$RUN_OUT"
+check_no_match "--suggest-policy --modprobe: a needed module is not" "ktsoft|ktpre|ktfs " "$RUN_OUT"
+run_cmd tool --suggest-policy --since 0
+check_match "--suggest-policy --since 0: nothing that recent" "from 0 kernel requests" "$RUN_OUT"
+run_cmd tool --suggest-policy --since soon
+check_eq "--since with a bad duration: exit 2" 2 "$RUN_STATUS"
+run_cmd tool --since 1h kta
+check_eq "--since without --suggest-policy: exit 2" 2 "$RUN_STATUS"
+
+# Applied (on a machine where none of it is loaded yet): what was seen loads, a new name is denied.
+cp "$root/suggested" "$_fk_work/suggested"
+cp "$history" "$_fk_work/history"
+fresh_root
+mkdir -p "$root/etc/kmod-tools/kmod-tools.conf.d" "$root/var/lib/kmod-tools"
+cp "$_fk_work/suggested" "$root/etc/kmod-tools/kmod-tools.conf.d/50-suggested.conf"
+cp "$_fk_work/history" "$history"
+shim_reset
+: >"$root/dev/kmsg"
+for name in fs-ktfs ktsoft net-pf-77; do as_kernel_helper -q -- "$name"; done
+check_eq "enforcing the suggestion: everything seen before loads" "ktfs ok
+ktpre ok
+ktsoft ok
+ktdeny ok" "$(inserts)"
+shim_reset
+as_kernel_helper -q -- net-pf-78
+RUN_STATUS=$?
+check_eq "enforcing the suggestion: a new name is denied" "1 " "$RUN_STATUS $(inserts)"
+run_cmd tool --suggest-policy --diff
+check_eq "--diff once applied: the suggestion agrees with the policy in force" \
+    "# The suggestion decides every request seen as the policy in force does." "$RUN_OUT"
+
+# A history that cannot be trusted is an error; a torn line is skipped with a warning.
+printf '\036torn' >>"$history"
+run_cmd tool --suggest-policy
+check_eq "a torn history line: still exit 0" 0 "$RUN_STATUS"
+check_match "a torn history line: warned about" "skipped 1 torn or corrupt lines of the request history" "$RUN_ERR"
+mv "$history" "$history.real"
+ln -s "$history.real" "$history"
+run_cmd tool --suggest-policy
+check_eq "a symlinked history: exit 1" 1 "$RUN_STATUS"
+check_match "a symlinked history: the message names it" "request-history" "$RUN_ERR"
+
+# A history that cannot be written never costs a request: it is served, and the warning says why.
+fresh_root
+mkdir -p "$root/var/lib/kmod-tools"
+: >"$root/elsewhere"
+ln -s "$root/elsewhere" "$history"
+as_kernel_helper -q -- fs-ktfs
+RUN_STATUS=$?
+check_eq "a symlinked history: the request is still served" "0 ktfs ok" "$RUN_STATUS $(inserts)"
+check_match "a symlinked history: a warning names it" "^<4>kmod-request: cannot add to the request history: .*request-history" \
+    "$(cat "$root/dev/kmsg")"
+check_eq "a symlinked history: nothing written through the link" "" "$(cat "$root/elsewhere")"
 
 # ---- the kernel refuses -----------------------------------------------------------------------------
 refusal() {
