@@ -15,7 +15,7 @@ instance=/sys/kernel/tracing/instances/kmod-tools
 conf=/etc/kmod-tools/kmod-tools.conf
 dropins=/etc/kmod-tools/kmod-tools.conf.d
 history=/var/lib/kmod-tools/request-history
-mkdir -p /etc/kmod-tools /etc/modprobe.d
+mkdir -p /etc/kmod-tools "$dropins" /etc/modprobe.d
 
 # The policy in force: kmod-tools.conf holds exactly the lines given (none: no file at all).
 policy() {
@@ -35,6 +35,7 @@ as_root() {
 as_user() {
     local tag="$1"
     shift
+    # shellcheck disable=SC2016 # for the inner shell to expand
     as_nobody sh -c 'echo $$ >"/tmp/pid.$0"; exec "$@"' "$tag" "$@" >/dev/null 2>&1
 }
 pid_of() { cat "/tmp/pid.$1" 2>/dev/null; }
@@ -46,6 +47,8 @@ audit_pid() { printf '%s\n' "$1" | sed -n "s/^kernel request '[^']*' from pid \(
 # (1 version, 2 time_us, 3 decision, 4 class, 5 name, 6 modules, 7 requester, 8 checksum).
 history_for() { tr -d '\036' <"$history" 2>/dev/null | awk -F '\t' -v n="$1" '$5 == n' | tail -n 1; }
 hfield() { printf '%s\n' "$1" | cut -f "$2"; }
+# section TITLE: a diagnostic with the time since boot, to see where a slow run spent it.
+section() { diag "--- $* (at $(cut -d ' ' -f 1 /proc/uptime) s)"; }
 loaded_list() { cut -d ' ' -f 1 /proc/modules | sort | tr '\n' ' '; }
 not_loaded() { ! module_loaded "$1"; }
 
@@ -59,7 +62,8 @@ check_eq "(kernel.modprobe)" /usr/sbin/kmod-request "$(cat /proc/sys/kernel/modp
 # Requests within attribution_slack_ns (5 s) of the set-up are ambiguous by design.
 sleep 6
 
-# --- 1. Who asked: nobody's socket, in the audit line and the history -----------------------------
+# --- 1. Who asked: nobody's socket, in the audit line and the history --------------------------
+section "1. Who asked"
 check "appletalk is not loaded yet" -- not_loaded appletalk
 sh -c 'echo $$ >/sys/fs/cgroup/kt.slice/cgroup.procs; echo $$ >/tmp/pid.nobody1
        exec su -s /bin/sh -c "exec vm-socket 5 2" nobody' >/dev/null 2>&1
@@ -79,7 +83,8 @@ check_match "the history: the requester as in the audit line" "^pid $(pid_of nob
     "$(hfield "$entry" 7)"
 check_eq "the history is root's, mode 0600" "0 600" "$(stat -c '%u %a' "$history")"
 
-# --- 2. deny unless privileged (MODHARDEN): nobody is refused, root is not ----------------------
+# --- 2. deny unless privileged (MODHARDEN): nobody is refused, root is not ---------------------
+section "2. deny unless privileged (MODHARDEN)"
 policy 'deny unless privileged = * !fs-*'
 check "phonet is not loaded yet" -- not_loaded phonet
 as_user nobody2 vm-socket 35 2
@@ -105,6 +110,7 @@ check "fs-minix passes by the exception !fs-*" -- kmod-request -n -k --as unpriv
 check "and net-pf-29 as privileged" -- kmod-request -n -k --as privileged net-pf-29
 
 # --- 3. Containers: a user namespace, and a cgroup that container_cgroups names ----------------
+section "3. Containers"
 policy 'deny for container = net-pf-41 net-pf-42' 'container_cgroups = /kt-containers/*'
 check "kcm is not loaded yet" -- not_loaded kcm
 as_root userns unshare -U vm-socket 41 2
@@ -137,7 +143,8 @@ check "root in cgroup /kt.slice (not listed): qrtr loads" -- module_loaded qrtr
 check_eq "the history: granted, privileged" "granted privileged" \
     "$(entry=$(history_for net-pf-42); echo "$(hfield "$entry" 3) $(hfield "$entry" 4)")"
 
-# --- 7. A denied dependency or softdep refuses the whole request, nothing inserted ---------------
+# --- 4. A denied dependency or softdep refuses the whole request, nothing inserted -------------
+section "4. A denied dependency or softdep refuses the whole request"
 # fs-xfs: xfs needs libcrc32c, whose own softdep is crc32c (crc32c_generic); and a softdep of
 # modprobe.d's: minix pre: dummy.
 printf 'softdep minix pre: dummy\n' >/etc/modprobe.d/kt-policy.conf
@@ -183,7 +190,8 @@ as_root xfs3 mount -t xfs none /mnt
 check "and mount -t xfs loads xfs, libcrc32c and crc32c_generic" -- \
     sh -c 'grep -q "^xfs " /proc/modules && grep -q "^libcrc32c " /proc/modules && grep -q "^crc32c_generic " /proc/modules'
 
-# --- 4. 30 at once: each audit line names its own requester ---------------------------------------
+# --- 5. 30 at once: each audit line names its own requester ------------------------------------
+section "5. 30 at once"
 # Half root's mounts, half nobody's in a user and mount namespace of its own (a container, which the
 # kernel lets mount, and so request file systems). No policy: every one is served.
 fs_types="reiserfs squashfs coda vfat msdos exfat iso9660 hfsplus hfs vxfs sysv hpfs ufs efs affs romfs
@@ -199,29 +207,51 @@ for fs in $fs_types; do
     i=$((i + 1))
 done
 wait
-wrong=
-count=0
+section "5. (the 30 were served)"
+# One pass over the kernel log and the history (a process costs under TCG): per name, the expected
+# pid (what its process wrote), uid, namespace and class against the last audit line and entry.
 i=0
 for fs in $fs_types; do
-    line=$(audit_for "fs-$fs")
-    entry=$(history_for "fs-$fs")
-    [ -n "$line" ] && count=$((count + 1))
-    # The class (history), the comm and uid, and whether the audit line names a user namespace.
-    if [ $((i % 2)) -eq 0 ]; then expected="privileged ('mount', uid 0 initial"; else
-        expected="container ('mount', uid 65534 namespace"; fi
-    case "$line" in *", user namespace "*) ns=namespace ;; *) ns=initial ;; esac
-    actual="$(hfield "$entry" 4) $(printf '%s\n' "$line" | sed -n 's/^.* from pid [0-9]* \(([^,]*, uid [0-9]*\),.*$/\1/p') $ns"
-    if [ "$(audit_pid "$line")" != "$(pid_of "fs-$fs")" ] || [ "$actual" != "$expected" ]; then
-        wrong="$wrong fs-$fs"
-        diag "fs-$fs (pid $(pid_of "fs-$fs"), expected $expected): $line" "  history: $(hfield "$entry" 3) $actual"
-    fi
+    read -r pid <"/tmp/pid.fs-$fs"
+    if [ $((i % 2)) -eq 0 ]; then echo "fs-$fs $pid 0 initial privileged"; else
+        echo "fs-$fs $pid 65534 namespace container"; fi
     i=$((i + 1))
-done
+done >/tmp/expected.30
+dmesg >/tmp/kmsg.30
+tr -d '\036' <"$history" >/tmp/history.30
+result=$(awk -F '\t' '
+    FILENAME == ARGV[1] { split($0, w, " "); want[w[1]] = w[2] " mount " w[3] " " w[4] " " w[5]; next }
+    FILENAME == ARGV[2] {
+        at = index($0, "kmod-request: audit: kernel request \047")
+        if (at == 0) next
+        rest = substr($0, at + 37); name = substr(rest, 1, index(rest, "\047") - 1)
+        rest = substr(rest, length(name) + 2); line[name] = rest
+        if (split(rest, w, " ") >= 6 && w[1] == "from" && w[2] == "pid") {
+            comm = w[4]; gsub(/[(\047,]/, "", comm); uid = w[6]; sub(/,$/, "", uid)
+            seen[name] = w[3] " " comm " " uid " " (index(rest, ", user namespace ") ? "namespace" : "initial")
+        } else seen[name] = "not attributed"
+        next
+    }
+    { class[$5] = $4 }
+    END {
+        for (name in want) {
+            if (name in line) count++
+            if (seen[name] " " class[name] != want[name]) {
+                wrong = wrong " " name
+                print "# " name ": expected " want[name] ", got " seen[name] " " class[name] ": " line[name]
+            }
+        }
+        print "count=" count + 0; print "wrong=" wrong
+    }' /tmp/expected.30 /tmp/kmsg.30 /tmp/history.30)
+printf '%s\n' "$result" | grep '^# '
+count=$(printf '%s\n' "$result" | sed -n 's/^count=//p')
+wrong=$(printf '%s\n' "$result" | sed -n 's/^wrong=//p')
 check_eq "30 concurrent requests: 30 audit lines" 30 "$count"
 check_eq "each attributed to the pid its process wrote, with its class (none misattributed)" "" "$wrong"
-check_eq "none ambiguous or unknown" 0 "$(dmesg | grep -c "audit: kernel request 'fs-.* from an \(ambiguous\|unknown\) requester")"
+check_eq "none ambiguous or unknown" 0 "$(grep -c "audit: kernel request 'fs-.* from an \(ambiguous\|unknown\) requester" /tmp/kmsg.30)"
 
-# --- 5. warn and learn modes load, and say so where they should ------------------------------------
+# --- 6. warn and learn modes load, and say so where they should --------------------------------
+section "6. warn and learn modes load"
 policy 'policy_mode = warn' 'deny = net-pf-29'
 check "can is not loaded yet" -- not_loaded can
 as_user warn vm-socket 29 2
@@ -243,10 +273,76 @@ check_no_match "and nothing about the policy" 'would be|policy_mode' "$line"
 entry=$(history_for net-pf-38)
 check_eq "the history: would-deny, unprivileged" "would-deny unprivileged" "$(hfield "$entry" 3) $(hfield "$entry" 4)"
 
-# --- 6. learn -> --suggest-policy -> enforce --------------------------------------------------------
-# (see below)
+# --- 7. learn -> --suggest-policy -> enforce ---------------------------------------------------
+section "7. learn -> --suggest-policy -> enforce"
+# As kmod-tools.conf(5) shows it: a learn drop-in, requests, the suggestion installed as a drop-in.
+# --since covers the learn phase only: it starts 4 s after the last request before it, and each
+# --since is 3 s longer than the phase so far (whole seconds, and kmod-request's own start-up).
+policy
+printf 'deny unless privileged = *\npolicy_mode = learn\n' >"$dropins/40-learn.conf"
+sleep 4
+learn_start=$(date +%s)
+learn_since() { echo "$(($(date +%s) - learn_start + 3))s"; }
+check "atm, nfc and fuse are not loaded yet" -- sh -c '! grep -Eq "^(atm|nfc|fuse) " /proc/modules'
+as_user learn1 vm-socket 8 2
+as_user learn2 vm-socket 39 2
+as_user learn3 unshare -Urm mount -t fuse none /mnt
+as_user learn4 vm-socket 13 2
+check "learn mode: nobody's requests load atm, nfc, and fuse from its namespace" -- \
+    sh -c 'grep -q "^atm " /proc/modules && grep -q "^nfc " /proc/modules && grep -q "^fuse " /proc/modules'
+check_eq "the history: would-deny for each (unprivileged, unprivileged, container, unprivileged)" \
+    "would-deny unprivileged would-deny unprivileged would-deny container would-deny unprivileged" \
+    "$(for name in net-pf-8 net-pf-39 fs-fuse net-pf-13; do entry=$(history_for $name)
+        printf '%s %s ' "$(hfield "$entry" 3)" "$(hfield "$entry" 4)"; done | sed 's/ $//')"
+run_cmd kmod-request --suggest-policy --since "$(learn_since)"
+check_eq "--suggest-policy --since (the learn phase): exit 0" 0 "$RUN_STATUS"
+suggested=$RUN_OUT
+diag "$suggested"
+check_match "it denies all but privileged requesters" '^deny unless privileged = \*$' "$suggested"
+check_match "allows what nobody needed" '^allow for unprivileged = net-pf-39 net-pf-8$' "$suggested"
+check_match "and what the container needed, for containers" '^allow for container = fs-fuse$' "$suggested"
+check_match "enforces" '^policy_mode = enforce$' "$suggested"
+check_match "leaves out a name that resolves to nothing" "^# Resolving to nothing.*: 'net-pf-13' from unprivileged$" "$suggested"
+check_no_match "and what was asked before --since" 'net-pf-5|net-pf-29|fs-squashfs' "$suggested"
+run_cmd kmod-request --suggest-policy --since "$(learn_since)" --diff
+diag "$RUN_OUT"
+check_match "--diff: net-pf-8 from unprivileged tasks would be denied in force, allowed as suggested" \
+    "^'net-pf-8' from unprivileged tasks: today \(policy_mode = learn\) denied by 'deny unless privileged = \*' .*; suggested: allowed by 'allow for unprivileged = net-pf-8'" \
+    "$RUN_OUT"
+check_match "--diff: and fs-fuse from containers" "^'fs-fuse' from container tasks: today .*; suggested: allowed" "$RUN_OUT"
+printf '%s\n' "$suggested" >"$dropins/50-suggested.conf"
+check_match "installed: --explain judges by it" "allowed by 'allow for unprivileged = net-pf-8' \($dropins/50-suggested.conf:[0-9]+\)" \
+    "$(kmod-request --explain --as unprivileged net-pf-8)"
+# Unloaded again (what each request inserted, last first), the same requests are granted.
+for name in net-pf-8 net-pf-39 fs-fuse; do
+    for module in $(audit_for $name | sed -n 's/^.* granted: inserted \(.*\)$/\1/p' | tr ' ' '\n' | sed -n '1!G;h;$p'); do
+        /sbin/rmmod "$module"
+    done
+done
+check "unloaded again" -- sh -c '! grep -Eq "^(atm|nfc|rfkill|fuse) " /proc/modules'
+as_user enforce0 unshare -U vm-socket 8 2
+check "enforced: a container's socket(AF_ATMPVC) is denied (allowed for unprivileged only)" -- not_loaded atm
+check_match "(audit)" "^kernel request 'net-pf-8' from pid $(pid_of enforce0) .* denied by 'deny unless privileged = \*'" \
+    "$(audit_for net-pf-8)"
+as_user enforce1 vm-socket 8 2
+as_user enforce2 vm-socket 39 2
+as_user enforce3 unshare -Urm mount -t fuse none /mnt
+check "nobody's same requests load atm, nfc and fuse again" -- \
+    sh -c 'grep -q "^atm " /proc/modules && grep -q "^nfc " /proc/modules && grep -q "^fuse " /proc/modules'
+check_eq "the history: granted for each" "granted granted granted" \
+    "$(for name in net-pf-8 net-pf-39 fs-fuse; do printf '%s ' "$(hfield "$(history_for $name)" 3)"; done | sed 's/ $//')"
+check "rxrpc is not loaded yet" -- not_loaded rxrpc
+as_user enforce4 vm-socket 33 2
+check "a new name from nobody, socket(AF_RXRPC), is denied" -- not_loaded rxrpc
+check_match "(audit)" \
+    "^kernel request 'net-pf-33' from pid $(pid_of enforce4) \('vm-socket', uid 65534, .* denied by 'deny unless privileged = \*' \(/etc/kmod-tools/kmod-tools.conf.d/[0-9]+-[a-z]+.conf:1\) matching net-pf-33$" \
+    "$(audit_for net-pf-33)"
+as_root enforce5 vm-socket 33 2
+check "root's is not: rxrpc loads" -- module_loaded rxrpc
+rm "$dropins/40-learn.conf" "$dropins/50-suggested.conf"
 
-# --- 8. Without the trace instance: served, unknown, judged as unknown ----------------------------
+# --- 8. Without the trace instance: served, unknown, judged as unknown -------------------------
+section "8. Without the trace instance"
 policy 'deny for unknown = fs-bfs net-pf-24'
 check "the trace instance is removed" -- rmdir "$instance"
 check "pppox, bfs and mpls_router are not loaded yet" -- \
@@ -273,4 +369,5 @@ check_eq "the history: denied, unknown" "denied unknown" "$(hfield "$entry" 3) $
 
 check_eq "every audit line is in the history: as many kernel requests as entries" \
     "$(dmesg | grep -c 'kmod-request: audit: kernel request ')" "$(tr -cd '\036' <"$history" | wc -c)"
+section "done"
 tap_done
