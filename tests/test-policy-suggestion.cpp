@@ -2,6 +2,7 @@
 // Tests of the policy suggested from the request history: what is allowed for whom, what is left
 // out, that it parses back and decides as it says, the modprobe.d form and the difference.
 #include "config.hpp"
+#include "plan_member.hpp"
 #include "policy.hpp"
 #include "policy_suggestion.hpp"
 
@@ -23,25 +24,16 @@ HistoryEntry entry(std::string name, std::string decision, RequesterClass reques
     return e;
 }
 
-PlanMember member(std::string module, PlanRole role = PlanRole::requested, std::string via = "")
-{
-    PlanMember m;
-    m.module = std::move(module);
-    m.role = role;
-    m.via = std::move(via);
-    return m;
-}
-
 // fs-xfs: xfs, needing libcrc32c, which has the softdep crc32c_generic; the rest: one module each.
 std::vector<PlanMember> plan_of(const std::string& name)
 {
     if (name == "fs-xfs")
-        return {member("xfs"), member("libcrc32c", PlanRole::dependency, "xfs"),
-                member("crc32c_generic", PlanRole::softdep, "libcrc32c")};
+        return {plan_member("xfs"), plan_member("libcrc32c", PlanRole::dependency, "xfs"),
+                plan_member("crc32c_generic", PlanRole::softdep, "libcrc32c")};
     if (name == "net-pf-10")
-        return {member("ipv6")};
+        return {plan_member("ipv6")};
     if (name == "net-pf-33")
-        return {member("rxrpc")};
+        return {plan_member("rxrpc")};
     return {};
 }
 

@@ -2,6 +2,7 @@
 // Tests of the autoload policy: deny, allow exceptions, allow lists, matching names and modules,
 // requester classes, "!PATTERN" exceptions, modes, and judging the whole plan of a request.
 #include "config.hpp"
+#include "plan_member.hpp"
 #include "policy.hpp"
 
 #include <doctest/doctest.h>
@@ -16,22 +17,13 @@ Config policy(const char* text)
     return config;
 }
 
-PlanMember member(std::string module, PlanRole role = PlanRole::requested, std::string via = "")
-{
-    PlanMember m;
-    m.module = std::move(module);
-    m.role = role;
-    m.via = std::move(via);
-    return m;
-}
-
 // A request whose plan is only the modules it resolves to.
 PolicyDecision decide(const Config& config, std::string_view name, const std::vector<std::string>& modules,
                       RequesterClass requester_class = RequesterClass::unknown)
 {
     std::vector<PlanMember> plan;
     for (const auto& module : modules)
-        plan.push_back(member(module));
+        plan.push_back(plan_member(module));
     return decide_plan(config, requester_class, name, plan);
 }
 } // namespace
@@ -180,8 +172,8 @@ TEST_CASE("policy_mode is read with where it was set")
 TEST_CASE("the whole plan is judged: a denied dependency or softdep refuses the request")
 {
     const auto config = policy("deny = crc32c* rxrpc\n");
-    const std::vector<PlanMember> plan{member("xfs"), member("libcrc32c", PlanRole::dependency, "xfs"),
-                                       member("crc32c_generic", PlanRole::softdep, "libcrc32c")};
+    const std::vector<PlanMember> plan{plan_member("xfs"), plan_member("libcrc32c", PlanRole::dependency, "xfs"),
+                                       plan_member("crc32c_generic", PlanRole::softdep, "libcrc32c")};
     const auto decision = decide_plan(config, RequesterClass::unprivileged, "fs-xfs", plan);
     CHECK_FALSE(decision.allowed);
     REQUIRE(decision.members.size() == 3);
@@ -191,7 +183,7 @@ TEST_CASE("the whole plan is judged: a denied dependency or softdep refuses the 
     CHECK(decision.describe() == "denied: crc32c_generic (softdep of libcrc32c) denied by 'deny = crc32c*' "
                                  "(/etc/kmod-tools/kmod-tools.conf:1) matching crc32c_generic");
 
-    const std::vector<PlanMember> with_dependency{member("kafs"), member("rxrpc", PlanRole::dependency, "kafs")};
+    const std::vector<PlanMember> with_dependency{plan_member("kafs"), plan_member("rxrpc", PlanRole::dependency, "kafs")};
     const auto kafs = decide_plan(config, RequesterClass::unprivileged, "fs-afs", with_dependency);
     CHECK_FALSE(kafs.allowed);
     REQUIRE(kafs.deciding() != nullptr);
@@ -203,8 +195,8 @@ TEST_CASE("the whole plan is judged: a denied dependency or softdep refuses the 
 TEST_CASE("an allowed module brings its hard dependencies; softdeps are judged on their own")
 {
     const auto config = policy("deny = *\nallow = fs-xfs\n");
-    const std::vector<PlanMember> plan{member("xfs"), member("libcrc32c", PlanRole::dependency, "xfs"),
-                                       member("crc32c_generic", PlanRole::softdep, "libcrc32c")};
+    const std::vector<PlanMember> plan{plan_member("xfs"), plan_member("libcrc32c", PlanRole::dependency, "xfs"),
+                                       plan_member("crc32c_generic", PlanRole::softdep, "libcrc32c")};
     auto decision = decide_plan(config, RequesterClass::unprivileged, "fs-xfs", plan);
     CHECK(decision.members[0].verdict == MemberVerdict::granted);
     CHECK(decision.members[1].verdict == MemberVerdict::brought);
@@ -215,7 +207,7 @@ TEST_CASE("an allowed module brings its hard dependencies; softdeps are judged o
     // A softdep allowed explicitly brings its own dependencies.
     const auto with_softdep = policy("deny = *\nallow = fs-xfs crc32c_generic\n");
     auto longer = plan;
-    longer.push_back(member("crypto_helper", PlanRole::dependency, "crc32c_generic"));
+    longer.push_back(plan_member("crypto_helper", PlanRole::dependency, "crc32c_generic"));
     decision = decide_plan(with_softdep, RequesterClass::unprivileged, "fs-xfs", longer);
     CHECK(decision.allowed);
     CHECK(decision.members[3].verdict == MemberVerdict::brought);
@@ -230,19 +222,19 @@ TEST_CASE("an allowed module brings its hard dependencies; softdeps are judged o
 TEST_CASE("install commands are judged on their own, and what is there already is not judged")
 {
     const auto config = policy("deny = *\nallow = fs-xfs\n");
-    auto dependency = member("libcrc32c", PlanRole::dependency, "xfs");
+    auto dependency = plan_member("libcrc32c", PlanRole::dependency, "xfs");
     dependency.install_command = true;
-    auto decision = decide_plan(config, RequesterClass::unprivileged, "fs-xfs", {member("xfs"), dependency});
+    auto decision = decide_plan(config, RequesterClass::unprivileged, "fs-xfs", {plan_member("xfs"), dependency});
     CHECK(decision.members[1].verdict == MemberVerdict::denied);
 
-    auto loaded_softdep = member("crc32c_generic", PlanRole::softdep, "xfs");
+    auto loaded_softdep = plan_member("crc32c_generic", PlanRole::softdep, "xfs");
     loaded_softdep.present = true;
-    decision = decide_plan(config, RequesterClass::unprivileged, "fs-xfs", {member("xfs"), loaded_softdep});
+    decision = decide_plan(config, RequesterClass::unprivileged, "fs-xfs", {plan_member("xfs"), loaded_softdep});
     CHECK(decision.allowed);
     CHECK(decision.members[1].verdict == MemberVerdict::present);
 
     // The requested module is judged even when loaded: the rule is about the request.
-    auto loaded = member("rxrpc");
+    auto loaded = plan_member("rxrpc");
     loaded.present = true;
     CHECK_FALSE(decide_plan(config, RequesterClass::unprivileged, "net-pf-33", {loaded}).allowed);
 }

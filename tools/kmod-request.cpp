@@ -146,8 +146,8 @@ Options parse_options(int argc, char** argv)
             throw Error::usage("bad requester class " + quote_name(as_class) +
                                ": privileged, unprivileged, container or unknown");
         // A real kernel request finds out who asked; nobody may claim a class for it.
-        if (!options.explain && !options.dry_run)
-            throw Error::usage("option '--as' goes with '--explain' or '--dry-run'");
+        if (!options.explain && !(options.dry_run && options.from_kernel_flag))
+            throw Error::usage("option '--as' goes with '--explain' or '--dry-run --autoclean'");
     }
     if (!since.empty()) {
         std::string why;
@@ -387,7 +387,7 @@ void suggest_policy(const Paths& paths, ModuleLoader& loader, const Options& opt
         log::warning("skipped " + std::to_string(history.skipped_lines) + " torn or corrupt lines of the request history");
     const auto plan_of = [&loader](const std::string& name) {
         try {
-            return loader.plan(name);
+            return loader.plan(name, PlanScope::from_scratch);
         } catch (const Error&) {
             return std::vector<PlanMember>();
         }

@@ -78,6 +78,8 @@ std::string insert_error_text(const Paths& paths, int errnum)
 // The plan of a request (ModuleLoader::plan), built member by member.
 class PlanBuilder {
 public:
+    explicit PlanBuilder(bool as_if_unloaded) : as_if_unloaded_(as_if_unloaded) {}
+
     void add(kmod_module* module, PlanRole role, const std::string& via)
     {
         std::string name = kmod_module_get_name(module);
@@ -88,7 +90,7 @@ public:
         members_.push_back({name, role, via, present, install != nullptr && *install != '\0'});
         // A requested module that is there already is not probed at all (libkmod returns before its
         // dependencies and softdeps): nothing of it would be inserted.
-        if (role == PlanRole::requested && present)
+        if (role == PlanRole::requested && present && !as_if_unloaded_)
             return;
         // A dependency belongs to the member whose allow would bring it: the requested module or
         // softdep it hangs off, not the dependency between them.
@@ -119,6 +121,7 @@ private:
             }
     }
 
+    bool as_if_unloaded_;
     std::set<std::string> seen_;
     std::vector<PlanMember> members_;
 };
@@ -163,9 +166,9 @@ KmodModuleList ModuleLoader::lookup(std::string_view name)
     return KmodModuleList(list);
 }
 
-std::vector<PlanMember> ModuleLoader::plan(std::string_view name)
+std::vector<PlanMember> ModuleLoader::plan(std::string_view name, PlanScope scope)
 {
-    PlanBuilder builder;
+    PlanBuilder builder(scope == PlanScope::from_scratch);
     const auto list = lookup(name);
     for (kmod_list* it = list.get(); it != nullptr; it = kmod_list_next(list.get(), it)) {
         KmodModule module(kmod_module_get_module(it));

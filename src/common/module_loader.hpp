@@ -54,6 +54,8 @@ struct ExtraOptions {
     std::function<void(const std::string& module)> before_insert;
 };
 
+enum class PlanScope { now, from_scratch };
+
 class ModuleLoader {
 public:
     // `modules_dir` is /lib/modules/RELEASE (or another tree for plans); `paths` roots modprobe.d.
@@ -68,7 +70,9 @@ public:
     // modules it resolves to, each followed by its hard dependencies, and the softdep pre/post
     // modules of all of them (with theirs), each module once, where it is first met. A requested
     // module that is loaded already brings nothing: modprobe would not probe it.
-    std::vector<PlanMember> plan(std::string_view name);
+    // With PlanScope::from_scratch, what it would insert on a kernel where none of it is loaded yet
+    // (for a suggestion that must hold after a reboot).
+    std::vector<PlanMember> plan(std::string_view name, PlanScope scope = PlanScope::now);
 
     // The name of every module of the tree (from modules.dep). Throws Error.
     std::vector<std::string> all_modules() const;

@@ -481,6 +481,8 @@ check_eq "--as with a class that does not exist: the message" \
 run_cmd tool -k --as privileged kta
 check_eq "--as for a real request: exit 2 (who asked is found out, never claimed)" 2 "$RUN_STATUS"
 check_eq "--as for a real request: nothing reached the kernel" "" "$(inserts)"
+run_cmd tool -n --as privileged kta
+check_eq "--as for a dry run by hand (the policy does not apply): exit 2" 2 "$RUN_STATUS"
 # Unattributed (no tracing on a fake root): judged as unknown, the strictest class.
 as_kernel_helper -q -- fs-ktfs
 check_eq "an unknown requester: an exception still applies" "ktfs ok" "$(inserts)"
