@@ -99,6 +99,9 @@ TEST_CASE("classes")
         CHECK(info->initial_user_namespace == false);
         CHECK(classify(*info) == RequesterClass::container);
         CHECK(describe(*info).find("user namespace 4026532119") != std::string::npos);
+        // Its capabilities are not the host's, and the audit line must not read as if they were.
+        CHECK(describe(*info).find(", CAP_SYS_MODULE in its user namespace only, user namespace 4026532119") !=
+              std::string::npos);
     }
     SUBCASE("a user namespace that cannot be read is unknown")
     {

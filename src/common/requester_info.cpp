@@ -269,7 +269,12 @@ std::string describe(const RequesterInfo& info)
     text += ", uid " + std::to_string(info.uid);
     if (info.euid != info.uid)
         text += ", euid " + std::to_string(info.euid);
-    text += info.has_cap_sys_module() ? ", CAP_SYS_MODULE" : ", no CAP_SYS_MODULE";
+    // Capabilities count in the task's own user namespace: in another one, CAP_SYS_MODULE is not
+    // the host's, and must not read as if it were.
+    const bool own_namespace_only = info.initial_user_namespace != true;
+    text += !info.has_cap_sys_module() ? ", no CAP_SYS_MODULE"
+            : own_namespace_only       ? ", CAP_SYS_MODULE in its user namespace only"
+                                       : ", CAP_SYS_MODULE";
     if (!info.initial_user_namespace) {
         text += ", user namespace unknown";
     } else if (!*info.initial_user_namespace) {
