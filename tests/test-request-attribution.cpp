@@ -3,8 +3,14 @@
 #include "request_attribution.hpp"
 
 #include "fake_root.hpp"
+#include "fake_trace.hpp"
+#include "request_event_journal.hpp"
+#include "unique_fd.hpp"
 
 #include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <sys/file.h>
 
 #include <map>
 
@@ -308,4 +314,23 @@ TEST_CASE("attribute_request without a trace instance says why")
         CHECK(result.reason == AttributionReason::tracing_not_set_up);
         CHECK(result.detail == (root / "/sys/kernel/tracing/instances/kmod-tools").string() + " does not exist");
     }
+}
+
+TEST_CASE("attribute_request when other helpers keep the event journal locked: unknown, judged strictest")
+{
+    FakeRoot root;
+    kmodtools::testing::make_ready_instance(root);
+    root.mkdir("/run/kmod-tools", 0755);
+    root.write("/run/kmod-tools/request-events", "", 0600);
+    const UniqueFd held(::open((root / "/run/kmod-tools/request-events").c_str(), O_RDWR | O_CLOEXEC));
+    REQUIRE(held);
+    REQUIRE(::flock(held.get(), LOCK_EX | LOCK_NB) == 0);
+    const auto result = attribute_request(root.paths(), "fs-minix");
+    CHECK(result.kind == AttributionKind::unknown);
+    CHECK(result.reason == AttributionReason::journal_busy);
+    CHECK(result.requester_class == RequesterClass::unknown);
+    CHECK(result.describe() == "an unknown requester (the event journal stayed busy: " +
+                                   (root / "/run/kmod-tools/request-events").string() +
+                                   " stayed locked by other helpers for " +
+                                   std::to_string(journal_lock_timeout.count()) + " ms)");
 }

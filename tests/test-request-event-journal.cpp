@@ -9,8 +9,12 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 using namespace kmodtools;
 using kmodtools::testing::FakeRoot;
@@ -32,10 +36,12 @@ struct FakePipe {
     {
         REQUIRE(::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()));
     }
-    JournalContent drain(const FakeRoot& root)
+    // `asked_ns`: the trace clock's time at the call, and at the drain's start if it drains.
+    JournalContent drain(const FakeRoot& root, std::uint64_t asked_ns = now)
     {
         return drain_request_events(
-            root.paths(), [this] { return UniqueFd(::fcntl(fds[0], F_DUPFD_CLOEXEC, 0)); }, "trace_pipe", now);
+            root.paths(), [this] { return UniqueFd(::fcntl(fds[0], F_DUPFD_CLOEXEC, 0)); }, "trace_pipe",
+            [asked_ns] { return asked_ns; });
     }
 };
 
@@ -187,4 +193,88 @@ TEST_CASE("a journal others could steer is refused")
         ::chmod((root / "/run/kmod-tools").c_str(), 0777);
         CHECK_THROWS_AS(pipe.drain(root), Error);
     }
+}
+
+// Another helper's lock on the journal, through a descriptor of its own (flock locks of two open
+// files conflict even within one process).
+struct OtherHelper {
+    UniqueFd fd;
+    OtherHelper(const FakeRoot& root, int operation)
+        : fd(::open((root / "/run/kmod-tools/request-events").c_str(), O_RDWR | O_CLOEXEC))
+    {
+        REQUIRE(fd);
+        REQUIRE(::flock(fd.get(), operation | LOCK_NB) == 0);
+    }
+};
+
+TEST_CASE("a drain that began after the request is shared, an older one is not")
+{
+    FakeRoot root;
+    FakePipe pipe;
+    reset_request_events(root.paths());
+    pipe.put(marker + request_line(100, 2));
+    const auto first = pipe.drain(root, now); // drained at `now`
+    pipe.put(request_line(101, 3));           // in trace_pipe, not yet in the journal
+
+    SUBCASE("asked before the drain began: its journal is taken as it is")
+    {
+        const OtherHelper reader(root, LOCK_SH); // the exclusive lock is taken: someone drains
+        const auto shared = pipe.drain(root, now - 1);
+        CHECK(shared.events == first.events);
+        CHECK(shared.generation == first.generation);
+    }
+    SUBCASE("asked after it began: waits for the lock and drains itself")
+    {
+        std::optional<OtherHelper> reader(std::in_place, root, LOCK_SH);
+        std::thread release([&reader] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            reader.reset();
+        });
+        const auto own = pipe.drain(root, now + 1);
+        release.join();
+        CHECK(own.events == first.events + request_line(101, 3));
+        CHECK(own.generation == first.generation + 1);
+    }
+    SUBCASE("a drain that died (pending) is never shared")
+    {
+        const auto path = root / "/run/kmod-tools/request-events";
+        auto content = kmodtools::testing::read_file(path);
+        content[content.find("pending=0") + 8] = '1';
+        root.write("/run/kmod-tools/request-events", content, 0600);
+        std::optional<OtherHelper> reader(std::in_place, root, LOCK_SH);
+        std::thread release([&reader] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            reader.reset();
+        });
+        const auto own = pipe.drain(root, now - 1);
+        release.join();
+        CHECK(own.events == first.events + request_line(101, 3));
+        CHECK(own.gap_until_ns == now - 1);
+    }
+}
+
+TEST_CASE("a lock held too long: the drain gives up with EWOULDBLOCK, the journal untouched")
+{
+    FakeRoot root;
+    FakePipe pipe;
+    reset_request_events(root.paths());
+    pipe.put(marker);
+    const auto first = pipe.drain(root);
+    pipe.put(request_line(101, 3));
+    const auto path = root / "/run/kmod-tools/request-events";
+    const auto before = kmodtools::testing::read_file(path);
+    const OtherHelper drainer(root, LOCK_EX);
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        pipe.drain(root, now + 1);
+        FAIL("the drain did not give up");
+    } catch (const Error& error) {
+        CHECK(error.errnum() == EWOULDBLOCK);
+        CHECK(std::string(error.what()) ==
+              path.string() + " stayed locked by other helpers for " + std::to_string(journal_lock_timeout.count()) +
+                  " ms");
+    }
+    CHECK(std::chrono::steady_clock::now() - started >= journal_lock_timeout);
+    CHECK(kmodtools::testing::read_file(path) == before);
+    CHECK(first.generation > 0);
 }

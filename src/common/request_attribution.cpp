@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <unordered_map>
 
 namespace kmodtools {
@@ -71,6 +72,8 @@ std::string_view to_string(AttributionReason reason)
         return "events may be missing";
     case AttributionReason::uncertain_event:
         return "an event may not be whole or current";
+    case AttributionReason::journal_busy:
+        return "the event journal stayed busy";
     case AttributionReason::trace_changing:
         break;
     }
@@ -234,6 +237,9 @@ Attribution attribute_request(const Paths& paths, std::string_view name)
             snapshot = again;
         }
     } catch (const Error& error) {
+        // Judged by the strictest class either way; the reason tells a flood from a broken set-up.
+        if (error.errnum() == EWOULDBLOCK)
+            return unknown(AttributionReason::journal_busy, error.what());
         return unknown(AttributionReason::tracing_not_set_up, error.what());
     }
 }

@@ -52,6 +52,7 @@ enum class AttributionReason {
     events_lost,        // ambiguous: the trace may lack the requester's event (overwritten, or too new a recording)
     uncertain_event,    // ambiguous: a waiting task's latest event is unreadable or may not be its latest
     trace_changing,     // ambiguous: new requests kept arriving while the candidates were read
+    journal_busy,       // unknown: the event journal stayed locked (journal_lock_timeout)
 };
 std::string_view to_string(AttributionReason reason);
 

@@ -11,9 +11,12 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <charconv>
 #include <cstdio>
 #include <optional>
@@ -22,16 +25,18 @@
 namespace kmodtools {
 namespace {
 
-constexpr std::string_view header_head = "# kmod-tools request events v1 pending=";
+constexpr std::string_view header_head = "# kmod-tools request events v2 pending=";
 constexpr std::size_t number_width = 20;
-// "# … pending=P gap-until=N(20) generation=N(20) records=N(20)\n"
+// "# … pending=P gap-until=N(20) generation=N(20) records=N(20) drained=N(20)\n"
 constexpr std::string_view gap_key = " gap-until=";
 constexpr std::string_view generation_key = " generation=";
 constexpr std::string_view records_key = " records=";
+constexpr std::string_view drained_key = " drained=";
 constexpr std::size_t gap_at = header_head.size() + 1 + gap_key.size();
 constexpr std::size_t generation_at = gap_at + number_width + generation_key.size();
 constexpr std::size_t records_at = generation_at + number_width + records_key.size();
-constexpr std::size_t header_size = records_at + number_width + 1;
+constexpr std::size_t drained_at = records_at + number_width + drained_key.size();
+constexpr std::size_t header_size = drained_at + number_width + 1;
 // trace_pipe never holds more than the instance's buffer formats to; a drain stops here regardless.
 constexpr std::size_t max_drain = 1 << 20;
 
@@ -39,16 +44,19 @@ struct Header {
     bool pending = false;
     std::uint64_t gap_until_ns = 0;
     std::uint64_t generation = 0;
-    std::uint64_t records = 0; // so that a drain need not read the events to know when to trim
+    std::uint64_t records = 0;    // so that a drain need not read the events to know when to trim
+    std::uint64_t drained_ns = 0; // when the latest drain began: it holds every event committed before
 };
 
 std::string format_header(const Header& header)
 {
     char text[header_size + 1];
-    std::snprintf(text, sizeof text, "%.*s%c gap-until=%020llu generation=%020llu records=%020llu\n",
+    std::snprintf(text, sizeof text,
+                  "%.*s%c gap-until=%020llu generation=%020llu records=%020llu drained=%020llu\n",
                   static_cast<int>(header_head.size()), header_head.data(), header.pending ? '1' : '0',
                   static_cast<unsigned long long>(header.gap_until_ns),
-                  static_cast<unsigned long long>(header.generation), static_cast<unsigned long long>(header.records));
+                  static_cast<unsigned long long>(header.generation), static_cast<unsigned long long>(header.records),
+                  static_cast<unsigned long long>(header.drained_ns));
     return std::string(text, header_size);
 }
 
@@ -72,12 +80,14 @@ std::optional<Header> parse_header(std::string_view text)
     const auto gap = number_at(text, gap_at);
     const auto generation = number_at(text, generation_at);
     const auto records = number_at(text, records_at);
-    if ((pending != '0' && pending != '1') || !gap || !generation || !records ||
+    const auto drained = number_at(text, drained_at);
+    if ((pending != '0' && pending != '1') || !gap || !generation || !records || !drained ||
         text.substr(gap_at - gap_key.size(), gap_key.size()) != gap_key ||
         text.substr(generation_at - generation_key.size(), generation_key.size()) != generation_key ||
-        text.substr(records_at - records_key.size(), records_key.size()) != records_key)
+        text.substr(records_at - records_key.size(), records_key.size()) != records_key ||
+        text.substr(drained_at - drained_key.size(), drained_key.size()) != drained_key)
         return std::nullopt;
-    return Header{pending == '1', *gap, *generation, *records};
+    return Header{pending == '1', *gap, *generation, *records, *drained};
 }
 
 void write_at(int fd, std::string_view data, off_t offset, const std::filesystem::path& path)
@@ -94,8 +104,8 @@ void write_at(int fd, std::string_view data, off_t offset, const std::filesystem
     }
 }
 
-// The journal file, created if missing, locked exclusively for as long as the descriptor lives.
-UniqueFd open_locked(const Paths& paths, std::filesystem::path& path)
+// The journal file, created if missing; not locked yet.
+UniqueFd open_journal(const Paths& paths, std::filesystem::path& path)
 {
     const auto dir = open_owned_directory(paths.runtime_dir(), 0755);
     path = paths.runtime_dir() / request_event_journal;
@@ -107,10 +117,56 @@ UniqueFd open_locked(const Paths& paths, std::filesystem::path& path)
         throw Error::system(errno, "cannot open " + path.string());
     }
     check_owned(fd.get(), path, false);
-    while (::flock(fd.get(), LOCK_EX) < 0)
-        if (errno != EINTR)
-            throw Error::system(errno, "cannot lock " + path.string());
     return fd;
+}
+
+// flock(operation) within journal_lock_timeout, polled: a blocking flock cannot be given a timeout
+// without a signal, and a library has no business with the process's signal handlers. Waits are
+// short once drains are shared, so a poll of at most 4 ms costs little.
+void lock_journal(int fd, int operation, const std::filesystem::path& path)
+{
+    const auto deadline = std::chrono::steady_clock::now() + journal_lock_timeout;
+    auto pause = std::chrono::microseconds(250);
+    for (;;) {
+        if (::flock(fd, operation | LOCK_NB) == 0)
+            return;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            throw Error::system(errno, "cannot lock " + path.string());
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= deadline)
+            throw Error(ExitStatus::failure,
+                        path.string() + " stayed locked by other helpers for " +
+                            std::to_string(journal_lock_timeout.count()) + " ms",
+                        EWOULDBLOCK);
+        const auto wait = std::min<std::chrono::nanoseconds>(pause, deadline - now);
+        const timespec sleep_for{0, static_cast<long>(wait.count())};
+        ::nanosleep(&sleep_for, nullptr);
+        pause = std::min(pause * 2, std::chrono::microseconds(4000));
+    }
+}
+
+UniqueFd open_locked(const Paths& paths, std::filesystem::path& path)
+{
+    auto fd = open_journal(paths, path);
+    lock_journal(fd.get(), LOCK_EX, path);
+    return fd;
+}
+
+std::optional<Header> read_header(int fd, const std::filesystem::path& path)
+{
+    std::string head(header_size, '\0');
+    const ssize_t got = ::pread(fd, head.data(), head.size(), 0);
+    if (got < 0)
+        throw Error::system(errno, "cannot read " + path.string());
+    head.resize(static_cast<std::size_t>(got));
+    return parse_header(head);
+}
+
+std::string read_events(int fd, const std::filesystem::path& path)
+{
+    if (::lseek(fd, static_cast<off_t>(header_size), SEEK_SET) < 0)
+        throw Error::system(errno, "cannot read " + path.string());
+    return read_all(fd, path);
 }
 
 // Reads trace_pipe until it has nothing more (EAGAIN) or max_drain.
@@ -189,27 +245,43 @@ std::string trim(std::string_view events, std::uint64_t& gap_until_ns)
 } // namespace
 
 JournalContent drain_request_events(const Paths& paths, const std::function<UniqueFd()>& open_pipe,
-                                    const std::filesystem::path& trace_pipe, std::uint64_t now_ns, bool want_events)
+                                    const std::filesystem::path& trace_pipe, const TraceClock& clock, bool want_events)
 {
+    const std::uint64_t asked_ns = clock();
     std::filesystem::path path;
-    const auto fd = open_locked(paths, path);
-    std::string head(header_size, '\0');
-    const ssize_t got = ::pread(fd.get(), head.data(), head.size(), 0);
-    if (got < 0)
-        throw Error::system(errno, "cannot read " + path.string());
-    head.resize(static_cast<std::size_t>(got));
-    auto header = parse_header(head);
+    const auto fd = open_journal(paths, path);
+    JournalContent journal;
+
+    // Another helper drains now: wait for it, and take its journal if its drain began after we asked.
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            throw Error::system(errno, "cannot lock " + path.string());
+        lock_journal(fd.get(), LOCK_SH, path);
+        if (const auto header = read_header(fd.get(), path);
+            header && !header->pending && header->drained_ns >= asked_ns) {
+            journal.gap_until_ns = header->gap_until_ns;
+            journal.generation = header->generation;
+            if (want_events)
+                journal.events = read_events(fd.get(), path);
+            return journal;
+        }
+        // Not recent enough: drain ourselves (a conversion is not atomic, which is fine here: what
+        // matters is the drain that follows it).
+        lock_journal(fd.get(), LOCK_EX, path);
+    }
+
+    auto header = read_header(fd.get(), path);
     if (!header) {
         // Missing (a /run wiped since set-up) or mangled: whatever it held is unknown.
-        header = Header{false, now_ns, 0, 0};
+        header = Header{false, asked_ns, 0, 0, 0};
         if (::ftruncate(fd.get(), 0) < 0)
             throw Error::system(errno, "cannot truncate " + path.string());
     } else if (header->pending) {
         // An earlier drain died between reading trace_pipe and saving what it read.
-        header->gap_until_ns = std::max(header->gap_until_ns, now_ns);
+        header->gap_until_ns = std::max(header->gap_until_ns, asked_ns);
     }
 
-    JournalContent journal;
+    header->drained_ns = clock();
     const auto pipe = open_pipe();
     header->pending = true;
     write_at(fd.get(), format_header(*header), 0, path);
@@ -239,15 +311,8 @@ JournalContent drain_request_events(const Paths& paths, const std::function<Uniq
     write_at(fd.get(), format_header(*header), 0, path);
     journal.gap_until_ns = header->gap_until_ns;
     journal.generation = header->generation;
-    if (want_events) {
-        if (events) {
-            journal.events = std::move(*events);
-        } else {
-            if (::lseek(fd.get(), static_cast<off_t>(header_size), SEEK_SET) < 0)
-                throw Error::system(errno, "cannot read " + path.string());
-            journal.events = read_all(fd.get(), path);
-        }
-    }
+    if (want_events)
+        journal.events = events ? std::move(*events) : read_events(fd.get(), path);
     return journal;
 }
 
@@ -262,7 +327,7 @@ void reset_request_events(const Paths& paths)
         generation = header->generation + 1;
     if (::ftruncate(fd.get(), 0) < 0)
         throw Error::system(errno, "cannot truncate " + path.string());
-    write_at(fd.get(), format_header(Header{false, 0, generation, 0}), 0, path);
+    write_at(fd.get(), format_header(Header{false, 0, generation, 0, 0}), 0, path);
 }
 
 } // namespace kmodtools

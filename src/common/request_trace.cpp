@@ -216,7 +216,7 @@ TraceSnapshot inspect(const Paths& paths, const Instance& instance, bool check_b
         return snapshot;
     }
     const auto pipe_path = instance.dir / "trace_pipe";
-    const auto journal = drain_request_events(paths, pipe_opener(instance, pipe_path), pipe_path, boottime_now_ns());
+    const auto journal = drain_request_events(paths, pipe_opener(instance, pipe_path), pipe_path, boottime_now_ns);
     snapshot.trace = parse_module_request_trace(journal.events);
     snapshot.trace.cut_short = journal.cut_short;
     snapshot.trace.gap_until_ns = journal.gap_until_ns;
@@ -376,7 +376,7 @@ std::optional<std::uint64_t> request_trace_generation(const Paths& paths)
     if (!instance || !instance->fd)
         return std::nullopt;
     const auto pipe_path = instance->dir / "trace_pipe";
-    return drain_request_events(paths, pipe_opener(*instance, pipe_path), pipe_path, boottime_now_ns(), false)
+    return drain_request_events(paths, pipe_opener(*instance, pipe_path), pipe_path, boottime_now_ns, false)
         .generation;
 }
 
