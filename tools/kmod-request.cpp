@@ -223,25 +223,6 @@ std::filesystem::path modules_dir(const Paths& paths, const Options& options)
     return std::filesystem::path(options.dirname) / "lib/modules" / version;
 }
 
-// A kernel request refused because the configuration cannot be read: audited and kept in the
-// history like any other, with who asked.
-void refuse_for_configuration(const Paths& paths, const std::string& name, const Error& error)
-{
-    const auto attribution = attribute_request(paths, name);
-    log::audit(kernel_request_text(name, attribution.describe()) + " refused: configuration error: " + error.what());
-    HistoryEntry entry;
-    entry.time_us = realtime_us();
-    entry.name = name;
-    entry.decision = std::string(to_string(HistoryDecision::refused));
-    entry.requester_class = attribution.requester_class;
-    entry.requester = attribution.describe();
-    try {
-        append_history(paths, entry);
-    } catch (const Error& history_error) {
-        log::warning(std::string("cannot add to the request history: ") + history_error.what());
-    }
-}
-
 // The policy governs requests from the kernel; an unreadable policy refuses them (audited) rather
 // than letting through what it may deny.
 std::optional<Config> load_policy(const Paths& paths, const Options& options, Requester requester,
@@ -254,7 +235,7 @@ std::optional<Config> load_policy(const Paths& paths, const Options& options, Re
     } catch (const Error& error) {
         if (requester == Requester::kernel && !options.dry_run)
             for (const auto& name : names)
-                refuse_for_configuration(paths, name, error);
+                refuse_kernel_request(paths, name, error.what());
         throw;
     }
 }

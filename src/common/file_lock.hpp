@@ -4,6 +4,7 @@
 
 #include "unique_fd.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string_view>
@@ -28,5 +29,12 @@ private:
     explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
     UniqueFd fd_;
 };
+
+// flock(fd, operation) (LOCK_EX or LOCK_SH) waiting at most `timeout`: false when it timed out.
+// The wait blocks in flock, woken as soon as the lock is free, and is cut short by an interval
+// timer (ITIMER_REAL, SIGALRM without SA_RESTART, as util-linux's flock -w does): for a
+// single-threaded tool that uses no timer of its own; the previous handler, mask and timer are put
+// back. Throws Error for any other failure.
+bool lock_within(int fd, int operation, std::chrono::milliseconds timeout, const std::filesystem::path& path);
 
 } // namespace kmodtools

@@ -194,10 +194,24 @@ void RequestServer::audit(const std::string& name, const RequestResult& result) 
     log::audit(kernel_request_text(name, result.requester) + " " + outcome);
 }
 
+namespace {
+
+// A failure to add to the history is a warning: the request was served (or refused) all the same.
+void add_to_history(const Paths& paths, HistoryEntry entry)
+{
+    entry.time_us = realtime_us();
+    try {
+        append_history(paths, entry);
+    } catch (const Error& error) {
+        log::warning(std::string("cannot add to the request history: ") + error.what());
+    }
+}
+
+} // namespace
+
 void RequestServer::append_to_history(const std::string& name, const RequestResult& result) const
 {
     HistoryEntry entry;
-    entry.time_us = realtime_us();
     entry.name = name;
     entry.modules = result.modules;
     for (const auto& module : result.inserted)
@@ -206,11 +220,19 @@ void RequestServer::append_to_history(const std::string& name, const RequestResu
     entry.decision = std::string(to_string(history_decision(result)));
     entry.requester_class = result.requester_class;
     entry.requester = result.requester;
-    try {
-        append_history(paths_, entry);
-    } catch (const Error& error) {
-        log::warning(std::string("cannot add to the request history: ") + error.what());
-    }
+    add_to_history(paths_, std::move(entry));
+}
+
+void refuse_kernel_request(const Paths& paths, const std::string& name, const std::string& problem)
+{
+    const auto attribution = attribute_request(paths, name);
+    log::audit(kernel_request_text(name, attribution.describe()) + " refused: configuration error: " + problem);
+    HistoryEntry entry;
+    entry.name = name;
+    entry.decision = std::string(to_string(HistoryDecision::refused));
+    entry.requester_class = attribution.requester_class;
+    entry.requester = attribution.describe();
+    add_to_history(paths, std::move(entry));
 }
 
 RequestResult RequestServer::serve(const std::string& name, const std::string& command_line_options)

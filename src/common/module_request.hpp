@@ -49,6 +49,10 @@ HistoryDecision history_decision(const RequestResult& result);
 // "kernel request 'NAME' from REQUESTER": how every audit line of a kernel request begins.
 std::string kernel_request_text(std::string_view name, const std::string& requester);
 
+// A kernel request for `name` refused because the configuration cannot be read (`problem`): its
+// requester found, audited and added to the request history as any other request is.
+void refuse_kernel_request(const Paths& paths, const std::string& name, const std::string& problem);
+
 struct RequestOptions {
     Requester requester = Requester::user;
     const Config* policy = nullptr; // judges kernel requests; unset: nothing is denied

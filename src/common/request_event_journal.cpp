@@ -3,6 +3,7 @@
 #include "request_event_journal.hpp"
 
 #include "error.hpp"
+#include "file_lock.hpp"
 #include "module_request_trace.hpp"
 #include "owned_file.hpp"
 #include "text_file.hpp"
@@ -11,7 +12,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -120,29 +120,14 @@ UniqueFd open_journal(const Paths& paths, std::filesystem::path& path)
     return fd;
 }
 
-// flock(operation) within journal_lock_timeout, polled: a blocking flock cannot be given a timeout
-// without a signal, and a library has no business with the process's signal handlers. Waits are
-// short once drains are shared, so a poll of at most 4 ms costs little.
+// flock(operation) within journal_lock_timeout, else Error with errnum EWOULDBLOCK.
 void lock_journal(int fd, int operation, const std::filesystem::path& path)
 {
-    const auto deadline = std::chrono::steady_clock::now() + journal_lock_timeout;
-    auto pause = std::chrono::microseconds(250);
-    for (;;) {
-        if (::flock(fd, operation | LOCK_NB) == 0)
-            return;
-        if (errno != EWOULDBLOCK && errno != EINTR)
-            throw Error::system(errno, "cannot lock " + path.string());
-        const auto now = std::chrono::steady_clock::now();
-        if (now >= deadline)
-            throw Error(ExitStatus::failure,
-                        path.string() + " stayed locked by other helpers for " +
-                            std::to_string(journal_lock_timeout.count()) + " ms",
-                        EWOULDBLOCK);
-        const auto wait = std::min<std::chrono::nanoseconds>(pause, deadline - now);
-        const timespec sleep_for{0, static_cast<long>(wait.count())};
-        ::nanosleep(&sleep_for, nullptr);
-        pause = std::min(pause * 2, std::chrono::microseconds(4000));
-    }
+    if (!lock_within(fd, operation, journal_lock_timeout, path))
+        throw Error(ExitStatus::failure,
+                    path.string() + " stayed locked by other helpers for " +
+                        std::to_string(journal_lock_timeout.count()) + " ms",
+                    EWOULDBLOCK);
 }
 
 UniqueFd open_locked(const Paths& paths, std::filesystem::path& path)
