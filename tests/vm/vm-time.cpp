@@ -9,7 +9,9 @@
 //       otherwise a run that fails is counted in failed= and vm-time exits 1.
 //   -r  also print the medians of the child's resource usage (wait4): user and system CPU time and
 //       minor page faults, to tell where a difference in wall time goes (under TCG a page fault or a
-//       syscall is far dearer than on hardware). Appended as user_us= sys_us= minflt=.
+//       syscall is far dearer than on hardware), and the largest peak RSS of any run. Appended as
+//       user_us= sys_us= minflt= maxrss_kb=. The kernel counts the child's peak before exec too,
+//       when it was a copy of vm-time, so a figure at vm-time's own (run /bin/true) is a floor.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -57,6 +59,7 @@ struct Sample {
     std::int64_t user_us = 0;
     std::int64_t sys_us = 0;
     std::int64_t minflt = 0;
+    std::int64_t maxrss_kb = 0;
 };
 
 std::int64_t to_us(const timeval& tv) { return static_cast<std::int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec; }
@@ -104,7 +107,7 @@ Sample run_once(char** command, bool quiet)
         std::exit(127);
     }
     return {end - start, WIFEXITED(status) && WEXITSTATUS(status) == 0, to_us(usage.ru_utime), to_us(usage.ru_stime),
-            usage.ru_minflt};
+            usage.ru_minflt, usage.ru_maxrss};
 }
 
 } // namespace
@@ -148,6 +151,7 @@ int main(int argc, char** argv)
     std::vector<std::int64_t> user;
     std::vector<std::int64_t> sys;
     std::vector<std::int64_t> faults;
+    std::int64_t maxrss_kb = 0;
     long failed = 0;
     for (long r = 0; r < runs; ++r) {
         const Sample sample = run_once(command, quiet);
@@ -155,6 +159,7 @@ int main(int argc, char** argv)
         user.push_back(sample.user_us);
         sys.push_back(sample.sys_us);
         faults.push_back(sample.minflt);
+        maxrss_kb = std::max(maxrss_kb, sample.maxrss_kb);
         if (!sample.ok)
             ++failed;
     }
@@ -166,8 +171,9 @@ int main(int argc, char** argv)
                 static_cast<long long>(total), static_cast<long long>(median_us), static_cast<long long>(times.front()),
                 static_cast<long long>(times.back()), failed);
     if (resources)
-        std::printf(" user_us=%lld sys_us=%lld minflt=%lld", static_cast<long long>(median(user)),
-                    static_cast<long long>(median(sys)), static_cast<long long>(median(faults)));
+        std::printf(" user_us=%lld sys_us=%lld minflt=%lld maxrss_kb=%lld", static_cast<long long>(median(user)),
+                    static_cast<long long>(median(sys)), static_cast<long long>(median(faults)),
+                    static_cast<long long>(maxrss_kb));
     std::printf("\n");
     return failed > 0 && !ignore_status ? 1 : 0;
 }
