@@ -21,6 +21,9 @@ chmod 0777 /tmp/shared
 cp /usr/sbin/kmod-request /tmp/shared/helper
 show kmod-sysctl modprobe=/tmp/shared/helper
 show kmod-sysctl modprobe=/usr/sbin/kmod-request unload_delay=2m
+# Setting the helper set up the tracing instance that tells who asked; for its first 5 seconds its
+# record may be incomplete, and a requester is then "ambiguous" (kmod-request(8), REQUESTERS).
+sleep 5
 
 echo
 echo "## The kernel asks for modules; kmod-request serves them"
