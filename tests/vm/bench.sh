@@ -77,13 +77,18 @@ snapshot_baseline() { awk '{ print $1 }' /proc/modules | sort >"$baseline"; }
 # Unloads every module not in the baseline, leaves first (refcount 0), looping until none is left:
 # dependency order without having to know the dependencies (the 30-mount case pulls in modules that
 # the kernel asked for by itself, e.g. crypto-crc32c for btrfs).
-unload_extra() {
+unload_extra() { # [tolerate]: what stays loaded is reported as INFO and joins the baseline
     local round=0 extra
     while :; do
         extra=$(awk 'NR == FNR { base[$1] = 1; next } !($1 in base) && $3 == 0 { print $1 }' "$baseline" /proc/modules)
         if [ -z "$extra" ]; then
             extra=$(awk 'NR == FNR { base[$1] = 1; next } !($1 in base) { print $1 }' "$baseline" /proc/modules)
             [ -z "$extra" ] && break
+            if [ "${1:-}" = tolerate ]; then
+                info "kept loaded (held by the kernel), now part of the baseline:" $extra
+                snapshot_baseline
+                break
+            fi
             # Something is still held (a mount that succeeded?): report it rather than loop forever.
             error "cannot unload (still in use):" $extra
             break
@@ -443,7 +448,9 @@ reap_sweep() { # TARGET LABEL REPS
 }
 section reap-20 reap_sweep 20 reap-sweep-20-modules "$reps_loaded"
 section reap-150 reap_sweep 150 reap-sweep-150-modules "$reps_loaded"
-unload_extra
+# Loading every crypto module can leave one the kernel itself holds (ansi_cprng as its default
+# stdrng): not a failed measurement. Whatever stays is named and becomes part of the baseline.
+unload_extra tolerate
 rm -rf /run/kmod-tools/on-demand /run/kmod-tools/idle.json /run/kmod-tools/runtime.conf
 
 # The same two overhead figures without address-space randomisation. QEMU 7.2's TCG keys its
