@@ -260,8 +260,25 @@ for fs in $fs_types; do
     fs_modules="$fs_modules $(/sbin/modprobe -R "fs-$fs" 2>/dev/null | head -n 1)"
 done
 
+# mount_round MODE LABEL WHO: sets T to the microseconds of one run of the 30 mounts (one after
+# another or at once) with the helper as it is set, and checks that every module came and that no
+# mount succeeded (unmounting those that did). -i: the mounts fail by design, only their modules matter.
+mount_round() {
+    local mode=$1 label=$2 who=$3 missing mounted
+    T=$(vm-time -q -i -n 1 -- sh "$work/mount-$mode.sh")
+    T=${T#*median_us=}
+    T=${T%% *}
+    missing=$(missing_of $fs_modules)
+    [ -z "$missing" ] || error "$label: not loaded after $who:$missing"
+    mounted=$(grep -c ' /run/mnt-' /proc/mounts)
+    if [ "$mounted" -gt 0 ]; then
+        error "$label: $mounted mounts succeeded; unmounting"
+        grep ' /run/mnt-' /proc/mounts | awk '{ print $2 }' | xargs -n 1 umount
+    fi
+}
+
 kernel_requests() { # parallel|sequential REPS
-    local mode=$1 reps=$2 i who order t ours='' ref='' missing mounted
+    local mode=$1 reps=$2 i who order ours='' ref=''
     unload_extra
     # Warm-up with each helper.
     set_helper /usr/sbin/kmod-request; sh "$work/mount-$mode.sh"; unload_extra
@@ -271,18 +288,8 @@ kernel_requests() { # parallel|sequential REPS
         if [ $((i % 2)) -eq 0 ]; then order="ours ref"; else order="ref ours"; fi
         for who in $order; do
             if [ "$who" = ours ]; then set_helper /usr/sbin/kmod-request; else set_helper /sbin/modprobe; fi
-            # -i: the mounts fail by design, only their modules matter.
-            t=$(vm-time -q -i -n 1 -- sh "$work/mount-$mode.sh")
-            t=${t#*median_us=}
-            t=${t%% *}
-            if [ "$who" = ours ]; then ours="$ours $t"; else ref="$ref $t"; fi
-                    missing=$(missing_of $fs_modules)
-            [ -z "$missing" ] || error "kernel-$mode: not loaded after $who:$missing"
-            mounted=$(grep -c ' /run/mnt-' /proc/mounts)
-            if [ "$mounted" -gt 0 ]; then
-                error "kernel-$mode: $mounted mounts succeeded; unmounting"
-                grep ' /run/mnt-' /proc/mounts | awk '{ print $2 }' | xargs -n 1 umount
-            fi
+            mount_round "$mode" "kernel-$mode" "$who"
+            if [ "$who" = ours ]; then ours="$ours $T"; else ref="$ref $T"; fi
             unload_extra
         done
         i=$((i + 1))
@@ -326,7 +333,7 @@ loaded() { # NAME LABEL REPS
 # append to the request history. After each set-up the scenario waits 5 s, as attribution counts
 # a younger instance's events as possibly incomplete.
 kernel_attribution() { # parallel|sequential REPS LABEL
-    local mode=$1 reps=$2 label=$3 i who order t ours='' ref='' missing size named attributed='' unattributed=''
+    local mode=$1 reps=$2 label=$3 i who order ours='' ref='' size named attributed='' unattributed=''
     local history=/var/lib/kmod-tools/request-history
     unload_extra
     set_helper /usr/sbin/kmod-request
@@ -341,12 +348,8 @@ kernel_attribution() { # parallel|sequential REPS LABEL
                 kmod-sysctl -q --trace=remove || error "$label: kmod-sysctl --trace=remove failed"
             fi
             size=$(stat -c %s "$history" 2>/dev/null || echo 0)
-            t=$(vm-time -q -i -n 1 -- sh "$work/mount-$mode.sh")
-            t=${t#*median_us=}
-            t=${t%% *}
-            if [ "$who" = ours ]; then ours="$ours $t"; else ref="$ref $t"; fi
-            missing=$(missing_of $fs_modules)
-            [ -z "$missing" ] || error "$label: not loaded with attribution $who:$missing"
+            mount_round "$mode" "$label" "$who"
+            if [ "$who" = ours ]; then ours="$ours $T"; else ref="$ref $T"; fi
             # A figure "with attribution" is only one if the requests were attributed: the history
             # names the mount processes then, and never without it.
             named=$(tail -c +$((size + 1)) "$history" 2>/dev/null | grep -c "(.mount., uid 0" || true)
