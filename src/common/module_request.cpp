@@ -226,12 +226,12 @@ void RequestServer::append_to_history(const std::string& name, const RequestResu
 void refuse_kernel_request(const Paths& paths, const std::string& name, const std::string& problem)
 {
     const auto attribution = attribute_request(paths, name);
-    log::audit(kernel_request_text(name, attribution.describe()) + " refused: configuration error: " + problem);
     HistoryEntry entry;
     entry.name = name;
     entry.decision = std::string(to_string(HistoryDecision::refused));
     entry.requester_class = attribution.requester_class;
     entry.requester = attribution.describe();
+    log::audit(kernel_request_text(name, entry.requester) + " refused: configuration error: " + problem);
     add_to_history(paths, std::move(entry));
 }
 
