@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // kmod-reap: one sweep that unloads modules loaded on demand and left unused longer than the unload
 // delay (what "rmmod -a" from cron did with the kernel's autoclean flag), or the named modules now.
+#include "command_line.hpp"
 #include "config.hpp"
 #include "duration.hpp"
 #include "error.hpp"
@@ -20,7 +21,6 @@
 #include "settings.hpp"
 #include "tool_main.hpp"
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -310,4 +310,4 @@ ExitStatus run(int argc, char** argv)
 } // namespace
 } // namespace kmodtools
 
-int main(int argc, char** argv) { return kmodtools::tool_main("kmod-reap", argc, argv, kmodtools::run); }
+int main(int argc, char** argv) { return kmodtools::tool_main("kmod-reap", kmodtools::help, argc, argv, kmodtools::run); }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // kmod-request: loads modules on request, as a command and as the kernel's modprobe helper, and records
 // what it loaded on demand so that kmod-reap can unload it once it is idle.
+#include "command_line.hpp"
 #include "config.hpp"
 #include "error.hpp"
 #include "fixed_arguments.hpp"
@@ -25,7 +26,6 @@
 #include <algorithm>
 #include <ctime>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <iostream>
@@ -458,4 +458,4 @@ ExitStatus run(int argc, char** argv)
 } // namespace
 } // namespace kmodtools
 
-int main(int argc, char** argv) { return kmodtools::tool_main("kmod-request", argc, argv, kmodtools::run); }
+int main(int argc, char** argv) { return kmodtools::tool_main("kmod-request", kmodtools::help, argc, argv, kmodtools::run); }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // kmod-sysctl: gets and sets the kmod knobs (the kernel's modprobe helper, the unload delay), like sysctl(8),
 // and manages kmod-tools' trace instance, which requester attribution needs.
+#include "command_line.hpp"
 #include "error.hpp"
 #include "helper_guard.hpp"
 #include "helper_trace.hpp"
@@ -13,7 +14,6 @@
 #include "request_trace.hpp"
 #include "tool_main.hpp"
 
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
@@ -249,4 +249,4 @@ ExitStatus run(int argc, char** argv)
 } // namespace
 } // namespace kmodtools
 
-int main(int argc, char** argv) { return kmodtools::tool_main("kmod-sysctl", argc, argv, kmodtools::run); }
+int main(int argc, char** argv) { return kmodtools::tool_main("kmod-sysctl", kmodtools::help, argc, argv, kmodtools::run); }

@@ -13,46 +13,13 @@
 #include <cstdio>
 #include <iostream>
 #include <new>
+#include <optional>
 
 namespace kmodtools {
 
 std::string version_line(std::string_view program_name)
 {
     return std::string(program_name) + " from kmod-tools " + KMOD_TOOLS_VERSION;
-}
-
-namespace {
-
-// The option CLI11 names at the start of its message ("--delay: 1 required DURATION missing").
-std::string option_in(std::string_view message)
-{
-    return std::string(message.substr(0, message.find(':')));
-}
-
-} // namespace
-
-void parse_command_line(CLI::App& app, int argc, char** argv, std::string_view help)
-{
-    app.set_help_flag("-h,--help");
-    app.set_version_flag("-V,--version", version_line(app.get_name()));
-    // Unknown words are reported below, in our wording, not CLI11's.
-    app.allow_extras();
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp&) {
-        std::cout << help;
-        throw Error(ExitStatus::ok, "");
-    } catch (const CLI::CallForVersion&) {
-        std::cout << version_line(app.get_name()) << "\n";
-        throw Error(ExitStatus::ok, "");
-    } catch (const CLI::ArgumentMismatch& error) {
-        throw Error::usage("option '" + option_in(error.what()) + "' needs a value");
-    } catch (const CLI::ParseError& error) {
-        throw Error::usage(std::string("bad command line: ") + error.what());
-    }
-    for (const auto& extra : app.remaining())
-        throw Error::usage(std::string(!extra.empty() && extra.front() == '-' ? "unknown option " : "unexpected argument ") +
-                           quote_name(extra));
 }
 
 void ensure_standard_fds()
@@ -80,15 +47,26 @@ ExitStatus run_body(int argc, char** argv, const std::function<ExitStatus(int ar
         if (error.status() != ExitStatus::ok)
             log::error(error.what());
         return error.status();
-    } catch (const CLI::ParseError& error) {
-        log::error(std::string("bad command line: ") + error.what());
-        return ExitStatus::usage;
     } catch (const std::bad_alloc&) {
         log::error("out of memory");
     } catch (const std::exception& error) {
         log::error(std::string("internal error: ") + error.what());
     }
     return ExitStatus::failure;
+}
+
+// -h, --help, -V or --version as the only argument: printed at once (what CLI11 would print).
+std::optional<ExitStatus> answer_alone(std::string_view program_name, std::string_view help, std::string_view word)
+{
+    std::string text;
+    if (word == "-h" || word == "--help")
+        text = help;
+    else if (word == "-V" || word == "--version")
+        text = version_line(program_name) + "\n";
+    else
+        return std::nullopt;
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return ExitStatus::ok;
 }
 
 // As util-linux's close_stdout(): a report that did not reach its reader is a failed run.
@@ -104,12 +82,13 @@ bool flush_standard_output()
 
 } // namespace
 
-int tool_main(std::string_view program_name, int argc, char** argv,
+int tool_main(std::string_view program_name, std::string_view help, int argc, char** argv,
               const std::function<ExitStatus(int argc, char** argv)>& body)
 {
     ensure_standard_fds();
     log::setup(program_name, log::Target::stderr_stream);
-    const ExitStatus status = run_body(argc, argv, body);
+    const auto answer = argc == 2 ? answer_alone(program_name, help, argv[1]) : std::nullopt;
+    const ExitStatus status = answer ? *answer : run_body(argc, argv, body);
     // As util-linux's errtryhelp(), for people at a terminal, not for the kernel log.
     if (status == ExitStatus::usage && log::target() == log::Target::stderr_stream)
         std::cerr << "Try '" << program_name << " --help'.\n";
