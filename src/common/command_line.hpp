@@ -12,7 +12,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -22,8 +21,6 @@ namespace command_line_detail {
 
 // The option CLI11 names at the start of its message ("--delay: 1 required DURATION missing").
 inline std::string option_in(std::string_view message) { return std::string(message.substr(0, message.find(':'))); }
-
-inline void print(std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); }
 
 } // namespace command_line_detail
 
@@ -41,10 +38,10 @@ inline void parse_command_line(CLI::App& app, int argc, char** argv, std::string
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
-        print(help);
+        print_help(help);
         throw Error(ExitStatus::ok, "");
     } catch (const CLI::CallForVersion&) {
-        print(version_line(app.get_name()) + "\n");
+        print_version(app.get_name());
         throw Error(ExitStatus::ok, "");
     } catch (const CLI::ArgumentMismatch& error) {
         throw Error::usage("option '" + option_in(error.what()) + "' needs a value");

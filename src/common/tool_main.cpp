@@ -22,6 +22,10 @@ std::string version_line(std::string_view program_name)
     return std::string(program_name) + " from kmod-tools " + KMOD_TOOLS_VERSION;
 }
 
+void print_help(std::string_view help) { std::fwrite(help.data(), 1, help.size(), stdout); }
+
+void print_version(std::string_view program_name) { print_help(version_line(program_name) + "\n"); }
+
 void ensure_standard_fds()
 {
     for (int fd = 0; fd <= 2; ++fd) {
@@ -58,14 +62,12 @@ ExitStatus run_body(int argc, char** argv, const std::function<ExitStatus(int ar
 // -h, --help, -V or --version as the only argument: printed at once (what CLI11 would print).
 std::optional<ExitStatus> answer_alone(std::string_view program_name, std::string_view help, std::string_view word)
 {
-    std::string text;
     if (word == "-h" || word == "--help")
-        text = help;
+        print_help(help);
     else if (word == "-V" || word == "--version")
-        text = version_line(program_name) + "\n";
+        print_version(program_name);
     else
         return std::nullopt;
-    std::fwrite(text.data(), 1, text.size(), stdout);
     return ExitStatus::ok;
 }
 

@@ -27,4 +27,8 @@ void ensure_standard_fds();
 // "PROGRAM from kmod-tools VERSION", as -V prints it.
 std::string version_line(std::string_view program_name);
 
+// What -h and -V print on standard output: `help`, and the version line with its newline.
+void print_help(std::string_view help);
+void print_version(std::string_view program_name);
+
 } // namespace kmodtools
