@@ -19,12 +19,12 @@
 #include "reaper.hpp"
 #include "request_name.hpp"
 #include "settings.hpp"
+#include "standard_streams.hpp"
 #include "tool_main.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -153,10 +153,10 @@ ExitStatus list_settings(const Paths& paths, const Options& options)
             json[module] = *saved;
             continue;
         }
-        std::cout << module << ":";
+        std::string line = module + ":";
         for (const auto& [name, value] : *saved)
-            std::cout << " " << format_option(name, value);
-        std::cout << "\n";
+            line += " " + format_option(name, value);
+        print(line + "\n");
     }
     if (options.json)
         print_json(json);
@@ -261,14 +261,14 @@ void report(const SweepReport& sweep, const std::optional<HelperCheck>& helper, 
             if (named)
                 log::error("not unloading " + outcome.module + ": " + outcome.reason);
             else if (options.verbose > 0 && !options.json)
-                std::cout << outcome.module << ": " << outcome.reason << "\n";
+                print(outcome.module + ": " + outcome.reason + "\n");
             break;
         }
     }
     if (options.json)
         print_json(json);
     else if (!options.quiet && !unloaded_any && options.verbose > 0)
-        std::cout << "nothing to unload\n";
+        print("nothing to unload\n");
 }
 
 ExitStatus run(int argc, char** argv)
@@ -290,7 +290,7 @@ ExitStatus run(int argc, char** argv)
     if (!lock) {
         log::notice("a sweep is already running; leaving it to finish (--wait waits for it)");
         if (options.json) // still valid JSON for scripts: this run did nothing
-            std::cout << "[]\n";
+            print("[]\n");
         return ExitStatus::ok;
     }
     const auto helper = guard_the_helper(paths, config, options);

@@ -18,6 +18,7 @@
 #include "request_history.hpp"
 #include "request_name.hpp"
 #include "requester.hpp"
+#include "standard_streams.hpp"
 #include "text.hpp"
 #include "tool_main.hpp"
 
@@ -28,7 +29,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <iostream>
 #include <chrono>
 #include <optional>
 #include <set>
@@ -202,7 +202,7 @@ std::vector<std::string> expand_names(const std::vector<std::string>& arguments)
             names.push_back(argument);
             continue;
         }
-        for (std::string line; std::getline(std::cin, line);) {
+        for (std::string line; read_standard_input_line(line);) {
             if (!line.empty() && line.back() == '\r')
                 line.pop_back();
             if (line.find_first_not_of(" \t") != std::string::npos)
@@ -243,7 +243,7 @@ std::optional<Config> load_policy(const Paths& paths, const Options& options, Re
 void show_depends(ModuleLoader& loader, const std::vector<std::string>& names)
 {
     for (const auto& name : names)
-        std::cout << loader.show_depends(name);
+        print(loader.show_depends(name));
 }
 
 constexpr RequesterClass all_classes[] = {RequesterClass::privileged, RequesterClass::unprivileged,
@@ -284,8 +284,8 @@ void explain(ModuleLoader& loader, const Config& config, const std::vector<std::
     else
         classes.assign(std::begin(all_classes), std::end(all_classes));
     if (!json)
-        std::cout << "policy mode: " << to_string(config.policy_mode) << " (" << config.policy_mode_origin.describe()
-                  << ")\n";
+        print("policy mode: " + std::string(to_string(config.policy_mode)) + " (" +
+              config.policy_mode_origin.describe() + ")\n");
     nlohmann::json explanations = nlohmann::json::array();
     for (const auto& name : names) {
         const auto resolved = loader.resolve(name);
@@ -316,41 +316,42 @@ void explain(ModuleLoader& loader, const Config& config, const std::vector<std::
                                     {"classes", by_class}});
             continue;
         }
-        std::cout << name << "\n";
+        std::string text = name + "\n";
         if (resolved.empty())
-            std::cout << "  resolves to nothing in " << loader.modules_dir().string() << "\n";
+            text += "  resolves to nothing in " + loader.modules_dir().string() + "\n";
         for (const auto& module : resolved) {
-            std::cout << "  module " << module.name << ": "
-                      << (module.builtin ? "built in" : module.path.empty() ? "no file" : module.path)
-                      << (module.loaded ? ", loaded" : module.builtin ? "" : ", not loaded");
+            text += "  module " + module.name + ": " +
+                    (module.builtin ? "built in" : module.path.empty() ? "no file" : module.path) +
+                    (module.loaded ? ", loaded" : module.builtin ? "" : ", not loaded");
             if (!module.dependencies.empty())
-                std::cout << ", needs " << join(module.dependencies);
+                text += ", needs " + join(module.dependencies);
             if (!module.install_command.empty())
-                std::cout << ", install command: " << module.install_command;
-            std::cout << "\n";
+                text += ", install command: " + module.install_command;
+            text += "\n";
         }
         if (!plan.empty()) {
             std::vector<std::string> members;
             for (const auto& member : plan)
                 members.push_back(plan_item(member));
-            std::cout << "  plan: " << join(members, ", ") << "\n";
+            text += "  plan: " + join(members, ", ") + "\n";
         }
         // One line when the requester makes no difference, as for a policy without classes.
         const bool same_for_all = std::all_of(decisions.begin(), decisions.end(), [&](const PolicyDecision& d) {
             return d.describe() == decisions.front().describe();
         });
         if (!as_class && same_for_all) {
-            std::cout << "  kernel requests: " << decisions.front().describe() << "\n";
+            print(text + "  kernel requests: " + decisions.front().describe() + "\n");
             continue;
         }
         for (const auto& decision : decisions) {
-            std::cout << "  kernel requests from " << to_string(decision.requester_class)
-                      << " tasks: " << decision.describe() << "\n";
+            text += "  kernel requests from " + std::string(to_string(decision.requester_class)) +
+                    " tasks: " + decision.describe() + "\n";
             if (!as_class)
                 continue;
             for (const auto& member : decision.members)
-                std::cout << "    " << describe(member.member) << ": " << member.describe() << "\n";
+                text += "    " + describe(member.member) + ": " + member.describe() + "\n";
         }
+        print(text);
     }
     if (json)
         print_json(explanations);
@@ -378,7 +379,7 @@ void suggest_policy(const Paths& paths, ModuleLoader& loader, const Options& opt
         std::set<std::string> loaded;
         for (const auto& module : read_loaded_modules(paths))
             loaded.insert(module.name);
-        std::cout << format_modprobe_suggestion(suggestion, loader.all_modules(), loaded);
+        print(format_modprobe_suggestion(suggestion, loader.all_modules(), loaded));
         return;
     }
     const auto file = paths.state_dir() / std::string(request_history_file);
@@ -387,12 +388,12 @@ void suggest_policy(const Paths& paths, ModuleLoader& loader, const Options& opt
     Config suggested;
     apply_config_text(suggested, text, "the suggestion");
     if (!options.diff) {
-        std::cout << text;
+        print(text);
         return;
     }
     const auto difference = diff_policy_suggestion(load_config(paths), suggested, history.entries, plan_of);
-    std::cout << (difference.empty() ? "# The suggestion decides every request seen as the policy in force does.\n"
-                                     : difference);
+    print(difference.empty() ? "# The suggestion decides every request seen as the policy in force does.\n"
+                             : difference);
 }
 
 void print_results(const std::vector<RequestResult>& results, Requester requester, bool dry_run)

@@ -12,6 +12,7 @@
 #include "paths.hpp"
 #include "request_name.hpp"
 #include "request_trace.hpp"
+#include "standard_streams.hpp"
 #include "tool_main.hpp"
 
 #include <unistd.h>
@@ -19,7 +20,6 @@
 
 #include <algorithm>
 #include <array>
-#include <iostream>
 #include <optional>
 #include <string>
 #include <utility>
@@ -159,7 +159,7 @@ void apply(const Paths& paths, const std::vector<Entry>& entries, const Options&
     set_knobs(paths, settings, options.persist);
 }
 
-void print(const Paths& paths, const std::vector<Entry>& entries, const Options& options)
+void print_knobs(const Paths& paths, const std::vector<Entry>& entries, const Options& options)
 {
     nlohmann::json object = nlohmann::json::object();
     for (const auto& entry : entries) {
@@ -170,9 +170,9 @@ void print(const Paths& paths, const std::vector<Entry>& entries, const Options&
         if (options.json)
             object[name] = value;
         else if (options.values_only)
-            std::cout << format_knob_value(value) << "\n";
+            print(format_knob_value(value) + "\n");
         else
-            std::cout << name << " = " << format_knob_value(value) << "\n";
+            print(name + " = " + format_knob_value(value) + "\n");
     }
     if (options.json)
         print_json(object);
@@ -221,9 +221,9 @@ void print_trace(const TraceStatus& status, const Options& options)
             trace["problem"] = status.problem;
         print_json(nlohmann::json{{"trace", trace}});
     } else if (options.values_only) {
-        std::cout << state << "\n";
+        print(std::string(state) + "\n");
     } else {
-        std::cout << "trace = " << state << (status.problem.empty() ? "" : " (" + status.problem + ")") << "\n";
+        print("trace = " + std::string(state) + (status.problem.empty() ? "" : " (" + status.problem + ")") + "\n");
     }
 }
 
@@ -242,7 +242,7 @@ ExitStatus run(int argc, char** argv)
     check_values(paths, entries);
     apply(paths, entries, options);
     guard_the_helper(paths);
-    print(paths, entries, options);
+    print_knobs(paths, entries, options);
     return ExitStatus::ok;
 }
 

@@ -2,7 +2,7 @@
 // Printing --json reports.
 #include "json_output.hpp"
 
-#include <iostream>
+#include "standard_streams.hpp"
 
 namespace kmodtools {
 
@@ -11,6 +11,6 @@ std::string json_text(const nlohmann::json& value)
     return value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-void print_json(const nlohmann::json& value) { std::cout << json_text(value); }
+void print_json(const nlohmann::json& value) { print(json_text(value)); }
 
 } // namespace kmodtools

@@ -5,13 +5,13 @@
 #include "error.hpp"
 #include "log.hpp"
 #include "request_name.hpp"
+#include "standard_streams.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
-#include <iostream>
 #include <new>
 #include <optional>
 
@@ -22,7 +22,7 @@ std::string version_line(std::string_view program_name)
     return std::string(program_name) + " from kmod-tools " + KMOD_TOOLS_VERSION;
 }
 
-void print_help(std::string_view help) { std::fwrite(help.data(), 1, help.size(), stdout); }
+void print_help(std::string_view help) { print(help); }
 
 void print_version(std::string_view program_name) { print_help(version_line(program_name) + "\n"); }
 
@@ -72,11 +72,9 @@ std::optional<ExitStatus> answer_alone(std::string_view program_name, std::strin
 }
 
 // As util-linux's close_stdout(): a report that did not reach its reader is a failed run.
-bool flush_standard_output()
+bool report_arrived()
 {
-    errno = 0;
-    std::cout.flush();
-    if (std::cout && std::fflush(stdout) == 0 && std::ferror(stdout) == 0)
+    if (flush_standard_output())
         return true;
     log::error(std::string("cannot write to standard output") + (errno != 0 ? ": " + errno_text(errno) : ""));
     return false;
@@ -93,8 +91,8 @@ int tool_main(std::string_view program_name, std::string_view help, int argc, ch
     const ExitStatus status = answer ? *answer : run_body(argc, argv, body);
     // As util-linux's errtryhelp(), for people at a terminal, not for the kernel log.
     if (status == ExitStatus::usage && log::target() == log::Target::stderr_stream)
-        std::cerr << "Try '" << program_name << " --help'.\n";
-    if (!flush_standard_output() && status == ExitStatus::ok)
+        std::fprintf(stderr, "Try '%.*s --help'.\n", static_cast<int>(program_name.size()), program_name.data());
+    if (!report_arrived() && status == ExitStatus::ok)
         return static_cast<int>(ExitStatus::failure);
     return static_cast<int>(status);
 }
