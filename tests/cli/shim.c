@@ -1256,4 +1256,11 @@ SHIM_EXPORT int clock_gettime(clockid_t clock, struct timespec *now)
 
 // The shim stands in for the kernel of the tool under test only: what the tool runs (an install
 // command of modprobe.d) runs without it, and a kmod-tool started there finds no shim and refuses.
-__attribute__((constructor)) static void shim_start(void) { unsetenv("LD_PRELOAD"); }
+// KMOD_TOOLS_SHIM_KEEP_PRELOAD=1 keeps it for a launcher that is a program of its own, as valgrind's
+// is (tests/bench-helper): the launcher must pass it on to the tool it runs.
+__attribute__((constructor)) static void shim_start(void)
+{
+    const char *keep = getenv("KMOD_TOOLS_SHIM_KEEP_PRELOAD");
+    if (keep == NULL || strcmp(keep, "1") != 0)
+        unsetenv("LD_PRELOAD");
+}
