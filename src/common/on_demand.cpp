@@ -185,12 +185,8 @@ void record_inserted(const Paths& paths, const std::string& requested_name, Requ
     write_on_demand_records(paths, records);
 }
 
-void drop_stale_records(const Paths& paths)
+void drop_stale_records(const Paths& paths, const std::map<std::string, OnDemandRecord>& records)
 {
-    // Records are read before the modules: a record read describes a load that happened before,
-    // which the module list read after shows, so a fresh record is never mistaken for a stale one.
-    UntrustedRecords untrusted;
-    const auto records = read_on_demand_records(paths, &untrusted);
     std::set<std::string> loaded;
     for (const auto& module : read_loaded_modules(paths))
         loaded.insert(module.name);

@@ -71,7 +71,11 @@ void remove_stale_record(const Paths& paths, const std::string& name, const std:
 
 // Removes the records of modules no longer loaded, and of earlier loads of modules loaded again
 // since by other means: they describe nothing, and must not make a later load look on demand.
-void drop_stale_records(const Paths& paths);
+// `records` must have been read before this call, which reads the module list: a record read
+// describes a load that happened before, which the list read after shows, so a fresh record is never
+// mistaken for a stale one (and one written since is not judged at all). A sweep passes those it
+// read before its own work, rather than reading every record again.
+void drop_stale_records(const Paths& paths, const std::map<std::string, OnDemandRecord>& records);
 
 // The serialized form, exposed for tests.
 std::string serialize(const OnDemandRecord& record);

@@ -332,7 +332,7 @@ SweepReport run_sweep(const Paths& paths, const std::vector<LoadedModule>& loade
         // Most sweeps change no clock: then the file stays as it is.
         if (!trusted || report.next_state != previous)
             write_idle_state(paths, report.next_state);
-        drop_stale_records(paths);
+        drop_stale_records(paths, records);
         remove_abandoned_state(paths, reconciled);
     } catch (const Error& error) {
         log::error(error.what());
