@@ -156,9 +156,14 @@ void remove_record(const Paths& paths, std::string_view name)
         throw Error::system(errno, "cannot remove " + (records_dir(paths) / file).string());
 }
 
+bool record_matches_instance(const OnDemandRecord& record, std::string_view instance)
+{
+    return !record.instance.empty() && record.instance == instance;
+}
+
 bool record_matches_load(const Paths& paths, const OnDemandRecord& record)
 {
-    return !record.instance.empty() && record.instance == module_instance(paths, record.module);
+    return record_matches_instance(record, module_instance(paths, record.module));
 }
 
 void record_inserted(const Paths& paths, const std::string& requested_name, Requester requester,

@@ -55,6 +55,8 @@ void remove_record(const Paths& paths, std::string_view name);
 // Whether `record` describes the load of its module that is in the kernel now, not an earlier
 // load of the same name (unloaded, then loaded again by other means). The one rule for it.
 bool record_matches_load(const Paths& paths, const OnDemandRecord& record);
+// The same for a load already looked at: `instance` is module_instance() of the record's module.
+bool record_matches_instance(const OnDemandRecord& record, std::string_view instance);
 
 // Parameters given explicitly at load time (command line, restored settings), per module: they
 // are left out of the load-time snapshot, so kmod-reap always saves them, like any changed value.

@@ -104,7 +104,15 @@ SweepPlan plan_sweep(const Paths& paths, const std::vector<LoadedModule>& loaded
     for (const auto& module : loaded) {
         Verdict verdict;
         verdict.module = module.name;
-        verdict.on_demand = on_demand_now(paths, records, module.name);
+        // The load that is judged is the load that is clocked: one look at /sys/module/NAME for both.
+        std::optional<std::string> instance;
+        const auto instance_now = [&]() -> const std::string& {
+            if (!instance)
+                instance = module_instance(paths, module.name);
+            return *instance;
+        };
+        const auto record = records.find(module.name);
+        verdict.on_demand = record != records.end() && record_matches_instance(record->second, instance_now());
         verdict.was_idle = module.idle();
         const bool named = is_named(options, module.name);
 
@@ -123,7 +131,7 @@ SweepPlan plan_sweep(const Paths& paths, const std::vector<LoadedModule>& loaded
         }
 
         // Idle: keep or start its clock. A different load of the module starts a new one.
-        IdleEntry entry{options.now, module_instance(paths, module.name)};
+        IdleEntry entry{options.now, instance_now()};
         if (auto it = previous.find(module.name); it != previous.end() && it->second.instance == entry.instance &&
                                                   it->second.idle_since <= options.now)
             entry.idle_since = it->second.idle_since;
