@@ -14,7 +14,8 @@
 // classic locale in every tool (standard_streams.hpp says what that costs). The tools write through
 // stdio and never use std::cin, std::cout, std::cerr or std::clog; CLI11 names them only in code they
 // never run (App::exit(), deprecated and retired options, AutoTimer). So <iostream> is replaced by
-// the declarations it would make, without its start-up object; tests/lean-startup checks the tools.
+// the declarations it would make, without its start-up object; tests/build/check-lean-startup
+// checks the tools.
 #ifdef _GLIBCXX_IOSTREAM
 #error "<iostream> is included before command_line.hpp: its start-up cost would be back in the tools"
 #endif

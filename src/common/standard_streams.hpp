@@ -4,8 +4,8 @@
 // The tools never use iostreams: <iostream>'s start-up object sets up eight stream objects and the
 // whole classic locale before main(), about 3,500 distinct instructions of the 16,400 that
 // kmod-request runs for a kernel request (callgrind), which QEMU's TCG translates again in every
-// helper process (tests/bench). command_line.hpp keeps CLI11 from bringing it in; tests/lean-startup
-// checks that no tool links it.
+// helper process (tests/bench). command_line.hpp keeps CLI11 from bringing it in;
+// tests/build/check-lean-startup checks that no tool links it.
 #pragma once
 
 #include <string>
